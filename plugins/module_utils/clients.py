@@ -1,0 +1,355 @@
+# -*- coding: utf-8 -*-
+# Copyright: keycloak_ops contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Reconcile clients against Keycloak: read everything, plan, then write only what differs.
+
+All reads of every client happen in plan(), before the first write of any client, so a bad item
+(unknown scope, unknown role, unknown realm) fails the task with nothing created.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.keycloak_ops.clients.plugins.module_utils.client_options import (
+    InvalidClient, desired_state, representation_changes,
+)
+from ansible_collections.keycloak_ops.clients.plugins.module_utils.connection import (
+    KeycloakOpsError, admin_path,
+)
+from ansible_collections.keycloak_ops.clients.plugins.module_utils.masking import MASK, mask
+
+# Collections that Keycloak manages through their own endpoints; a PUT of the client ignores them.
+SEPARATELY_MANAGED = ('protocolMappers', 'defaultClientScopes', 'optionalClientScopes')
+
+
+class ClientReconciler(object):
+    """Plans and applies client changes for one module run, sharing one API session and lookups."""
+
+    def __init__(self, api, kind, check_mode=False):
+        self.api = api
+        self.kind = kind
+        self.check_mode = check_mode
+        self._scopes_by_realm = {}
+        self._roles = {}
+        self._clients = {}
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    def find_client(self, realm, client_id):
+        """The client with exactly this clientId, or None; Keycloak's clientId query is an exact match."""
+        key = (realm, client_id)
+        if key not in self._clients:
+            found = self.api.get(admin_path(realm, 'clients'), params={'clientId': client_id})
+            self._clients[key] = next((c for c in found or [] if c.get('clientId') == client_id), None)
+        return self._clients[key]
+
+    def scope_ids(self, realm):
+        if realm not in self._scopes_by_realm:
+            scopes = self.api.get(admin_path(realm, 'client-scopes')) or []
+            self._scopes_by_realm[realm] = dict((s['name'], s['id']) for s in scopes)
+        return self._scopes_by_realm[realm]
+
+    def realm_role(self, realm, name):
+        key = (realm, None, name)
+        if key not in self._roles:
+            role = self.api.get(admin_path(realm, 'roles', name), absent_ok=True)
+            if role is None:
+                raise InvalidClient("service_account_realm_roles: role '%s' does not exist in realm '%s'" % (name, realm))
+            self._roles[key] = role
+        return self._roles[key]
+
+    def client_role(self, realm, client_id, name):
+        key = (realm, client_id, name)
+        if key not in self._roles:
+            owner = self.find_client(realm, client_id)
+            if owner is None:
+                raise InvalidClient("service_account_client_roles: client '%s' does not exist in realm '%s'"
+                                    % (client_id, realm))
+            role = self.api.get(admin_path(realm, 'clients', owner['id'], 'roles', name), absent_ok=True)
+            if role is None:
+                raise InvalidClient("service_account_client_roles: client '%s' has no role '%s'" % (client_id, name))
+            self._roles[key] = role
+        return self._roles[key]
+
+    def _resolve_scopes(self, realm, names, option):
+        if names is None:
+            return None
+        catalog = self.scope_ids(realm)
+        for name in names:
+            if name not in catalog:
+                raise InvalidClient("%s: client scope '%s' does not exist in realm '%s'" % (option, name, realm))
+        return list(names)
+
+    def _service_account_roles(self, realm, current):
+        """Roles the service account holds now: {None: realm role names, client_id: names}."""
+        user = self.api.get(admin_path(realm, 'clients', current['id'], 'service-account-user'))
+        held = {None: set(r['name'] for r in self.api.get(admin_path(realm, 'users', user['id'], 'role-mappings', 'realm')) or [])}
+        return user['id'], held
+
+    # -- plan ----------------------------------------------------------------------------------
+
+    def plan(self, options):
+        """Everything one client needs, decided from reads only; returns a plan dict for apply()."""
+        realm, client_id = options['realm'], options['client_id']
+        current = self.find_client(realm, client_id)
+        plan = dict(realm=realm, client_id=client_id, current=current, options=options)
+        if options.get('state') == 'absent':
+            plan['action'] = 'delete' if current else 'none'
+            return plan
+        desired = desired_state(options, self.kind)
+        desired['default_scopes'] = self._resolve_scopes(realm, desired['default_scopes'], 'default_client_scopes')
+        desired['optional_scopes'] = self._resolve_scopes(realm, desired['optional_scopes'], 'optional_client_scopes')
+        realm_roles = [self.realm_role(realm, name) for name in desired['realm_roles']]
+        client_roles = [(cid, self.client_role(realm, cid, name))
+                        for cid, names in sorted(desired['client_roles'].items()) for name in names]
+        plan.update(desired=desired, realm_roles=realm_roles, client_roles=client_roles)
+        if current is None:
+            plan['action'] = 'create'
+            plan['create_scopes'] = self._create_scopes(realm, desired)
+            plan['roles_to_grant'] = dict(realm=realm_roles, clients=client_roles)
+            return plan
+        plan['action'] = 'update'
+        plan['changes'] = self._rep_changes(desired['rep'], current)
+        plan['scope_ops'] = self._scope_ops(realm, desired, current)
+        plan['mapper_ops'] = self._mapper_ops(desired['mappers'], current.get('protocolMappers') or [])
+        plan['roles_to_grant'] = self._missing_roles(realm, current, realm_roles, client_roles)
+        return plan
+
+    def _create_scopes(self, realm, desired):
+        """Scope lists for the create request: Keycloak attaches exactly the lists it is sent.
+
+        Unless exclusive, start from the realm's defaults as the console does, so that a client asking for
+        'email' still gets 'basic' (the sub claim) and 'roles'.
+        """
+        if desired['default_scopes'] is None and desired['optional_scopes'] is None:
+            return {}
+        lists = {}
+        for kind in ('default', 'optional'):
+            wanted = desired[kind + '_scopes']
+            if wanted is not None and desired['scopes_exclusive']:
+                lists[kind] = set(wanted)
+            else:
+                inherited = self.api.get(admin_path(realm, 'default-%s-client-scopes' % kind)) or []
+                lists[kind] = set(s['name'] for s in inherited if s.get('protocol', 'openid-connect') == 'openid-connect')
+                lists[kind] |= set(wanted or [])
+        # A scope asked for in one list leaves the other, where the realm's defaults may have put it.
+        lists['optional'] -= set(desired['default_scopes'] or [])
+        lists['default'] -= set(desired['optional_scopes'] or [])
+        return dict((kind, sorted(names)) for kind, names in lists.items())
+
+    def _rep_changes(self, desired_rep, current):
+        changes = representation_changes(desired_rep, current)
+        if self.kind == 'confidential' and current.get('publicClient'):
+            # The console flow "created as public, switched to confidential": a secret-based authenticator.
+            changes['clientAuthenticatorType'] = 'client-secret'
+        return changes
+
+    def _scope_ops(self, realm, desired, current):
+        """[(op, kind, name)] with op in add/remove and kind default/optional; removals first."""
+        have = {'default': set(current.get('defaultClientScopes') or []),
+                'optional': set(current.get('optionalClientScopes') or [])}
+        want = {'default': desired['default_scopes'], 'optional': desired['optional_scopes']}
+        removes, adds = [], []
+        for kind in ('default', 'optional'):
+            if want[kind] is None:
+                continue
+            other = 'optional' if kind == 'default' else 'default'
+            for name in want[kind]:
+                if name in have[kind]:
+                    continue
+                if name in have[other]:
+                    # Keycloak refuses a scope that is both default and optional: move it.
+                    removes.append(('remove', other, name))
+                adds.append(('add', kind, name))
+            if desired['scopes_exclusive']:
+                removes.extend(('remove', kind, name) for name in sorted(have[kind] - set(want[kind])))
+        return sorted(set(removes)) + adds
+
+    @staticmethod
+    def _mapper_ops(desired_mappers, current_mappers):
+        by_name = dict((m.get('name'), m) for m in current_mappers)
+        ops = []
+        for mapper in desired_mappers:
+            existing = by_name.get(mapper['name'])
+            if existing is None:
+                ops.append(('add', mapper))
+                continue
+            have_config = existing.get('config') or {}
+            if existing.get('protocolMapper') != mapper['protocolMapper'] or any(
+                    have_config.get(k) != v for k, v in mapper['config'].items()):
+                merged = dict(existing, protocolMapper=mapper['protocolMapper'],
+                              config=dict(have_config, **mapper['config']))
+                ops.append(('update', merged))
+        return ops
+
+    def _missing_roles(self, realm, current, realm_roles, client_roles):
+        missing = dict(realm=[], clients=[])
+        if not realm_roles and not client_roles:
+            return missing
+        if not current.get('serviceAccountsEnabled'):
+            # Turning service accounts on creates the service-account user; it holds nothing yet.
+            return dict(realm=realm_roles, clients=client_roles)
+        user_id, held = self._service_account_roles(realm, current)
+        missing['realm'] = [r for r in realm_roles if r['name'] not in held[None]]
+        for owner_id in sorted(set(cid for cid, _role in client_roles)):
+            owner_uuid = self.find_client(realm, owner_id)['id']
+            names = set(r['name'] for r in self.api.get(
+                admin_path(realm, 'users', user_id, 'role-mappings', 'clients', owner_uuid)) or [])
+            missing['clients'].extend((cid, r) for cid, r in client_roles if cid == owner_id and r['name'] not in names)
+        return missing
+
+    # -- apply ---------------------------------------------------------------------------------
+
+    def apply(self, plan):
+        """Carry out one plan (no write in check mode); return the per-client result."""
+        action = plan['action']
+        if action == 'none':
+            return self._result(plan, changed=False, before={}, after={})
+        if action == 'delete':
+            if not self.check_mode:
+                self.api.delete(admin_path(plan['realm'], 'clients', plan['current']['id']))
+            return self._result(plan, changed=True, before=self._view(plan['current'], None), after={})
+        if action == 'create':
+            return self._create(plan)
+        return self._update(plan)
+
+    def _create(self, plan):
+        desired = plan['desired']
+        body = dict(desired['rep'], protocol='openid-connect')
+        if self.kind == 'confidential':
+            body['clientAuthenticatorType'] = 'client-secret'
+        if desired['mappers']:
+            body['protocolMappers'] = desired['mappers']
+        for kind, scopes in plan['create_scopes'].items():
+            body[kind + 'ClientScopes'] = scopes
+        after = self._view(body, desired)
+        if self.check_mode:
+            return self._result(plan, changed=True, before={}, after=after)
+        status, _body, headers = self.api.request(
+            'POST', admin_path(plan['realm'], 'clients'), body=body, expected=(201, 409))
+        if status == 409:
+            # A retried POST (or another writer) got there first: converge on what now exists.
+            self._clients.pop((plan['realm'], plan['client_id']), None)
+            replanned = self.plan(plan['options'])
+            if replanned['current'] is None:
+                raise KeycloakOpsError("Keycloak reports client '%s' as existing in realm '%s' but it cannot be read"
+                                       % (plan['client_id'], plan['realm']))
+            result = self._update(replanned)
+            # Most likely our own POST succeeded before a retry: the client exists because of this task.
+            result['changed'] = True
+            return result
+        plan['current'] = dict(body, id=headers.get('Location', '').rstrip('/').rsplit('/', 1)[-1])
+        self._grant_roles(plan)
+        return self._result(plan, changed=True, before={}, after=after)
+
+    def _update(self, plan):
+        current, desired = plan['current'], plan['desired']
+        changed = bool(plan['changes'] or plan['scope_ops'] or plan['mapper_ops']
+                       or plan['roles_to_grant']['realm'] or plan['roles_to_grant']['clients'])
+        before = self._view(current, desired)
+        merged = self._merge(current, plan['changes'])
+        after = self._view(self._after_scopes(merged, plan['scope_ops']), desired)
+        if changed and not self.check_mode:
+            realm, uuid = plan['realm'], current['id']
+            if plan['changes']:
+                body = dict((k, v) for k, v in merged.items() if k not in SEPARATELY_MANAGED)
+                self.api.put(admin_path(realm, 'clients', uuid), body)
+            for op, kind, name in plan['scope_ops']:
+                path = admin_path(realm, 'clients', uuid, kind + '-client-scopes', self.scope_ids(realm)[name])
+                if op == 'add':
+                    self.api.put(path, None)
+                else:
+                    self.api.delete(path)
+            for op, mapper in plan['mapper_ops']:
+                models = admin_path(realm, 'clients', uuid, 'protocol-mappers', 'models')
+                if op == 'add':
+                    self.api.post(models, mapper)
+                else:
+                    self.api.put(models + '/' + mapper['id'], mapper)
+            self._grant_roles(plan)
+        plan['current'] = merged
+        return self._result(plan, changed=changed, before=before, after=after)
+
+    def _grant_roles(self, plan):
+        grant = plan['roles_to_grant']
+        if not grant['realm'] and not grant['clients']:
+            return
+        realm, uuid = plan['realm'], plan['current']['id']
+        user = self.api.get(admin_path(realm, 'clients', uuid, 'service-account-user'))
+        mappings = admin_path(realm, 'users', user['id'], 'role-mappings')
+        if grant['realm']:
+            self.api.post(mappings + '/realm', grant['realm'])
+        for owner_id in sorted(set(cid for cid, _role in grant['clients'])):
+            owner_uuid = self.find_client(realm, owner_id)['id']
+            self.api.post(mappings + '/clients/' + owner_uuid, [r for cid, r in grant['clients'] if cid == owner_id])
+
+    # -- views and results ---------------------------------------------------------------------
+
+    @staticmethod
+    def _merge(current, changes):
+        merged = dict(current)
+        for field, value in changes.items():
+            if field == 'attributes':
+                merged['attributes'] = dict(current.get('attributes') or {}, **value)
+            else:
+                merged[field] = value
+        return merged
+
+    @staticmethod
+    def _after_scopes(rep, scope_ops):
+        scopes = {'default': list(rep.get('defaultClientScopes') or []),
+                  'optional': list(rep.get('optionalClientScopes') or [])}
+        for op, kind, name in scope_ops:
+            if op == 'add' and name not in scopes[kind]:
+                scopes[kind].append(name)
+            elif op == 'remove' and name in scopes[kind]:
+                scopes[kind].remove(name)
+        return dict(rep, defaultClientScopes=scopes['default'], optionalClientScopes=scopes['optional'])
+
+    def _view(self, rep, desired):
+        """The managed part of a representation, masked: what diffs and results show."""
+        if desired is None:
+            keys = ['clientId', 'name', 'enabled', 'publicClient', 'secret']
+            return mask(dict((k, rep.get(k)) for k in keys if k in rep))
+        view = dict((k, rep.get(k)) for k in desired['rep'] if k != 'attributes')
+        if 'attributes' in desired['rep']:
+            have = rep.get('attributes') or {}
+            view['attributes'] = dict((k, have.get(k)) for k in desired['rep']['attributes'])
+        if desired['default_scopes'] is not None:
+            view['defaultClientScopes'] = sorted(rep.get('defaultClientScopes') or [])
+        if desired['optional_scopes'] is not None:
+            view['optionalClientScopes'] = sorted(rep.get('optionalClientScopes') or [])
+        if desired['mappers']:
+            view['protocolMappers'] = sorted(m.get('name') for m in rep.get('protocolMappers') or [])
+        if 'clientAuthenticatorType' in rep and rep.get('publicClient') is False:
+            view['clientAuthenticatorType'] = rep['clientAuthenticatorType']
+        return mask(view)
+
+    def _result(self, plan, changed, before, after):
+        current = plan.get('current') or {}
+        if before.get('secret') == MASK and after.get('secret') == MASK and plan.get('changes', {}).get('secret'):
+            after['secret'] = MASK + ' (changed)'
+        state = 'absent' if plan['action'] == 'delete' or (plan['action'] == 'none') else 'present'
+        result = dict(client_id=plan['client_id'], realm=plan['realm'], changed=changed, state=state,
+                      id=current.get('id'), diff=dict(before=before, after=after,
+                                                      before_header='%s/%s' % (plan['realm'], plan['client_id']),
+                                                      after_header='%s/%s' % (plan['realm'], plan['client_id'])))
+        if state == 'present':
+            result['end_state'] = after
+            result['grants'] = grant_types(current)
+        return result
+
+
+def grant_types(rep):
+    """OAuth grants the client can use, so a missing client-credentials grant is visible in the result."""
+    grants = []
+    if rep.get('standardFlowEnabled', True):
+        grants.append('authorization_code')
+    if rep.get('serviceAccountsEnabled') and not rep.get('publicClient'):
+        grants.append('client_credentials')
+    if rep.get('directAccessGrantsEnabled'):
+        grants.append('password')
+    if (rep.get('attributes') or {}).get('oauth2.device.authorization.grant.enabled') == 'true':
+        grants.append('device_code')
+    return grants

@@ -1,0 +1,280 @@
+# -*- coding: utf-8 -*-
+# Copyright: keycloak_ops contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The one place that talks HTTP to Keycloak: options, authentication, retries, errors."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import traceback
+
+from ansible.module_utils.basic import env_fallback, missing_required_lib
+from ansible.module_utils.six.moves.urllib.parse import quote, urlsplit
+
+try:
+    import requests
+    from keycloak import KeycloakOpenIDConnection
+    from keycloak.exceptions import KeycloakConnectionError, KeycloakError
+    from urllib3.util.retry import Retry
+except ImportError:
+    KEYCLOAK_IMPORT_ERROR = traceback.format_exc()
+else:
+    KEYCLOAK_IMPORT_ERROR = None
+
+RETRIED_STATUSES = (502, 503, 504)
+RETRY_COUNT = 3
+# Keycloak's token lifetime bounds a given token; we cannot renew it, so treat it as long-lived.
+GIVEN_TOKEN_LIFETIME = 10 * 365 * 24 * 3600
+ERROR_TEXT_LIMIT = 300
+
+
+def keycloak_argument_spec():
+    """Connection options shared by every module and lookup (documented in doc_fragments/keycloak.py)."""
+    return dict(
+        auth_keycloak_url=dict(type='str', aliases=['url'], required=True, no_log=False,
+                               fallback=(env_fallback, ['KEYCLOAK_URL'])),
+        auth_realm=dict(type='str', fallback=(env_fallback, ['KEYCLOAK_REALM'])),
+        auth_client_id=dict(type='str', fallback=(env_fallback, ['KEYCLOAK_CLIENT_ID'])),
+        auth_client_secret=dict(type='str', no_log=True, fallback=(env_fallback, ['KEYCLOAK_CLIENT_SECRET'])),
+        auth_username=dict(type='str', aliases=['username'], fallback=(env_fallback, ['KEYCLOAK_USER'])),
+        auth_password=dict(type='str', aliases=['password'], no_log=True,
+                           fallback=(env_fallback, ['KEYCLOAK_PASSWORD'])),
+        token=dict(type='str', no_log=True, fallback=(env_fallback, ['KEYCLOAK_ACCESS_TOKEN'])),
+        validate_certs=dict(type='bool', default=True),
+        ca_path=dict(type='path', fallback=(env_fallback, ['KEYCLOAK_CA_PATH'])),
+        client_cert=dict(type='path', fallback=(env_fallback, ['KEYCLOAK_CLIENT_CERT'])),
+        client_key=dict(type='path', no_log=False, fallback=(env_fallback, ['KEYCLOAK_CLIENT_KEY'])),
+        connection_timeout=dict(type='int', default=10),
+    )
+
+
+class KeycloakOpsError(Exception):
+    """A failure already phrased as the one line a person reads."""
+
+
+def segment(value):
+    """Quote one path segment: client ids may hold '/', ':' or spaces."""
+    return quote(str(value), safe='')
+
+
+def one_line(text, limit=ERROR_TEXT_LIMIT):
+    text = ' '.join(str(text).split())
+    return text if len(text) <= limit else text[:limit - 3] + '...'
+
+
+def normalize_base_url(url):
+    """Keep any path prefix: python-keycloak joins with urljoin, which drops a prefix without '/'."""
+    parts = urlsplit(url or '')
+    if parts.scheme not in ('http', 'https') or not parts.netloc:
+        raise KeycloakOpsError("auth_keycloak_url %r is not an http(s) URL such as https://sso.example.com" % (url,))
+    return url.rstrip('/') + '/'
+
+
+def required_role(method, path):
+    """The realm-management role a 403 most likely lacks, so the message can name it."""
+    write = method != 'GET'
+    if '/clients-initial-access' in path:
+        return 'create-client'
+    if '/client-policies' in path or path.rstrip('/').count('/') <= 2 and write:
+        return 'manage-realm'
+    if '/users' in path or '/role-mappings' in path:
+        return 'manage-users' if write else 'view-users'
+    if '/clients' in path or '/client-scopes' in path:
+        return 'manage-clients' if write else 'view-clients'
+    if '/roles' in path:
+        return 'manage-realm' if write else 'view-realm'
+    return 'manage-realm' if write else 'view-realm'
+
+
+def response_detail(body):
+    """Keycloak errors come as {error, error_description} or {errorMessage}; fall back to raw text."""
+    if isinstance(body, bytes):
+        body = body.decode('utf-8', 'replace')
+    try:
+        data = json.loads(body) if isinstance(body, str) else body
+    except ValueError:
+        return one_line(body or '')
+    if not isinstance(data, dict):
+        return one_line(body)
+    parts = [data.get('error'), data.get('error_description'), data.get('errorMessage')]
+    return one_line(': '.join(str(p) for p in parts if p) or json.dumps(data))
+
+
+def connection_error_message(exc, url, timeout):
+    """Turn a transport failure into advice; the cause chain tells TLS, timeout and refusal apart."""
+    cause = exc
+    while cause is not None and not isinstance(cause, requests.exceptions.RequestException):
+        cause = cause.__cause__ or cause.__context__
+    if isinstance(cause, requests.exceptions.SSLError):
+        return ("TLS verification failed for %s: %s. Set ca_path (or KEYCLOAK_CA_PATH) to the CA bundle that "
+                "signed the server certificate; validate_certs: false only for throwaway servers"
+                % (url, one_line(_ssl_reason(cause), 160)))
+    # Exhausted retries wrap a read timeout in a ConnectionError; the text still tells.
+    if isinstance(cause, requests.exceptions.Timeout) or 'TimeoutError' in str(cause) or 'timed out' in str(cause):
+        return "Keycloak at %s did not answer within %s seconds (connection_timeout)" % (url, timeout)
+    return "Cannot reach Keycloak at %s: %s" % (url, one_line(_connect_reason(cause or exc), 160))
+
+
+def _ssl_reason(exc):
+    text = str(exc)
+    for marker in ('CERTIFICATE_VERIFY_FAILED', 'hostname mismatch', "doesn't match", 'WRONG_VERSION_NUMBER'):
+        if marker in text:
+            return text[text.index(marker):].split(')', maxsplit=1)[0].split("'", maxsplit=1)[0]
+    return text
+
+
+def _connect_reason(exc):
+    text = str(exc)
+    for marker in ('Connection refused', 'Name or service not known', 'nodename nor servname',
+                   'No route to host', 'Temporary failure in name resolution'):
+        if marker in text:
+            return marker
+    return text
+
+
+class KeycloakAPI(object):
+    """An authenticated session: one token and one connection pool for a whole module run."""
+
+    def __init__(self, params):
+        self.base_url = normalize_base_url(params['auth_keycloak_url'])
+        self.auth_realm = params.get('auth_realm') or 'master'
+        self.timeout = params.get('connection_timeout') or 10
+        self.identity = self._describe_identity(params)
+        verify = params.get('ca_path') or params.get('validate_certs', True)
+        cert = None
+        if params.get('client_cert'):
+            cert = (params['client_cert'], params['client_key']) if params.get('client_key') else params['client_cert']
+        retry = Retry(total=RETRY_COUNT, connect=RETRY_COUNT, read=1, status=RETRY_COUNT, backoff_factor=0.5,
+                      status_forcelist=RETRIED_STATUSES, allowed_methods=None, raise_on_status=False)
+        given_token = params.get('token')
+        self.connection = KeycloakOpenIDConnection(
+            server_url=self.base_url,
+            realm_name=self.auth_realm,
+            client_id=params.get('auth_client_id') or 'admin-cli',
+            client_secret_key=params.get('auth_client_secret'),
+            username=None if given_token else params.get('auth_username'),
+            password=None if given_token else params.get('auth_password'),
+            token={'access_token': given_token, 'expires_in': GIVEN_TOKEN_LIFETIME} if given_token else None,
+            verify=verify,
+            cert=cert,
+            timeout=self.timeout,
+            max_retries=retry,
+        )
+        if given_token:
+            self.connection.grant_type = None
+        self.auth_mode = 'token' if given_token else self.connection.grant_type
+        if not self.auth_mode:
+            raise KeycloakOpsError(
+                "No Keycloak credentials: set auth_username and auth_password, auth_client_secret, or token "
+                "(or KEYCLOAK_USER/KEYCLOAK_PASSWORD, KEYCLOAK_CLIENT_SECRET, KEYCLOAK_ACCESS_TOKEN)")
+
+    @staticmethod
+    def _describe_identity(params):
+        if params.get('token'):
+            return 'the given token'
+        if params.get('auth_username'):
+            return "user '%s'" % params['auth_username']
+        return "client '%s'" % (params.get('auth_client_id') or 'admin-cli')
+
+    def login(self):
+        """Fetch the token now, so bad credentials fail before any other request."""
+        if self.auth_mode == 'token':
+            return
+        try:
+            self.connection.get_token()
+        except KeycloakConnectionError as exc:
+            raise KeycloakOpsError(connection_error_message(exc, self.base_url, self.timeout))
+        except KeycloakError as exc:
+            raise KeycloakOpsError(self._login_error(exc))
+
+    def _login_error(self, exc):
+        detail = response_detail(exc.response_body)
+        code = exc.response_code
+        if code == 404:
+            return "Realm '%s' (auth_realm) does not exist on %s" % (self.auth_realm, self.base_url)
+        if code in (400, 401):
+            return ("Keycloak rejected the %s login of %s in realm '%s' (HTTP %s %s): check the credentials"
+                    % (self.auth_mode.replace('_', '-'), self.identity, self.auth_realm, code, detail))
+        return "Login to %s failed with HTTP %s: %s" % (self.base_url, code, detail)
+
+    # -- requests -----------------------------------------------------------------------------
+
+    def request(self, method, path, body=None, params=None, expected=(200, 201, 204), absent_ok=False):
+        """Send one request; return (status, parsed body, headers); raise KeycloakOpsError on anything else.
+
+        absent_ok: a 404 answers (404, None, headers) instead of failing (lookups of things that may not exist).
+        """
+        send = {'GET': self.connection.raw_get, 'DELETE': self.connection.raw_delete,
+                'POST': self.connection.raw_post, 'PUT': self.connection.raw_put}[method]
+        args = {} if body is None and method in ('GET', 'DELETE') else {'data': json.dumps(body) if body is not None else ''}
+        try:
+            response = send(path, **dict(args, **(params or {})))
+        except KeycloakConnectionError as exc:
+            raise KeycloakOpsError(connection_error_message(exc, self.base_url, self.timeout))
+        except KeycloakError as exc:
+            # Only the token refresh inside python-keycloak raises here.
+            raise KeycloakOpsError(self._login_error(exc))
+        status = response.status_code
+        if status in expected:
+            return status, self._parse(response), response.headers
+        if status == 404 and absent_ok and not self._realm_missing(response):
+            return status, None, response.headers
+        raise KeycloakOpsError(self.http_error_message(method, path, status, response))
+
+    @staticmethod
+    def _parse(response):
+        if not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            return response.text
+
+    @staticmethod
+    def _realm_missing(response):
+        return 'realm' in response.text.lower() and 'not found' in response.text.lower()
+
+    def http_error_message(self, method, path, status, response):
+        detail = response_detail(response.content)
+        where = '%s %s' % (method, '/' + path.split('?')[0])
+        if status == 401:
+            return ("Keycloak no longer accepts the token of %s (HTTP 401 on %s): it expired or was revoked"
+                    % (self.identity, where))
+        if status == 403:
+            realm = path.split('/')[2] if path.startswith('admin/realms/') else self.auth_realm
+            return ("Forbidden (HTTP 403 on %s): %s lacks the '%s' role of realm-management in realm '%s'"
+                    % (where, self.identity, required_role(method, path), realm))
+        if status == 404 and self._realm_missing(response) and path.startswith('admin/realms/'):
+            return "Realm '%s' does not exist on %s" % (path.split('/')[2], self.base_url)
+        return "Keycloak answered HTTP %s to %s: %s" % (status, where, detail or response.reason)
+
+    def get(self, path, params=None, absent_ok=False):
+        return self.request('GET', path, params=params, absent_ok=absent_ok)[1]
+
+    def post(self, path, body=None, expected=(200, 201, 204)):
+        return self.request('POST', path, body=body, expected=expected)
+
+    def put(self, path, body):
+        return self.request('PUT', path, body=body)[1]
+
+    def delete(self, path, absent_ok=True):
+        return self.request('DELETE', path, absent_ok=absent_ok)[0] != 404
+
+
+def admin_path(realm, *parts):
+    """admin/realms/<realm>/<parts...> with every segment quoted."""
+    return '/'.join(['admin/realms', segment(realm)] + [segment(p) for p in parts])
+
+
+def connect(module):
+    """Authenticated KeycloakAPI for a module, or fail_json with one line."""
+    if KEYCLOAK_IMPORT_ERROR:
+        module.fail_json(msg=missing_required_lib('python-keycloak'), exception=KEYCLOAK_IMPORT_ERROR)
+    try:
+        api = KeycloakAPI(module.params)
+        api.login()
+    except KeycloakOpsError as exc:
+        module.fail_json(msg=str(exc))
+    return api

@@ -1,0 +1,59 @@
+# -*- coding: utf-8 -*-
+# Copyright: keycloak_ops contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Masking of secret values in anything a module returns, diffs included."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+MASK = '********'
+
+# Keys whose value is a credential wherever they appear in a Keycloak representation.
+SECRET_KEYS = frozenset((
+    'secret',
+    'client.secret.rotated',
+    'registrationAccessToken',
+    'registration_access_token',
+    'client_secret',
+    'value',
+    'token',
+    'password',
+))
+# Keys that contain the word "secret" or "token" but hold timestamps or settings, not credentials.
+NOT_SECRET_SUFFIXES = ('.time', '.lifespan', '.enabled', '.period', '.type', '.count', '.lower-case', '.mode')
+
+
+def is_secret_key(key):
+    name = str(key)
+    if name in SECRET_KEYS:
+        return True
+    lowered = name.lower()
+    if lowered.endswith(NOT_SECRET_SUFFIXES):
+        return False
+    return 'secret' in lowered or 'password' in lowered or lowered.endswith('access_token')
+
+
+def mask(data):
+    """A copy of data with every secret-bearing value replaced by MASK (None and '' stay as they are)."""
+    if isinstance(data, dict):
+        return dict((k, MASK if is_secret_key(k) and v not in (None, '') and not isinstance(v, (dict, list))
+                     else mask(v)) for k, v in data.items())
+    if isinstance(data, list):
+        return [mask(v) for v in data]
+    return data
+
+
+def collect_secrets(data, found=None):
+    """Every secret-bearing string in data, so a module can add them to no_log_values."""
+    found = set() if found is None else found
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if is_secret_key(key) and isinstance(value, str) and value:
+                found.add(value)
+            else:
+                collect_secrets(value, found)
+    elif isinstance(data, list):
+        for value in data:
+            collect_secrets(value, found)
+    return found

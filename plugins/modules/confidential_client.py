@@ -1,0 +1,199 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: keycloak_ops contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: confidential_client
+short_description: Keycloak clients that hold a secret (service accounts and web applications)
+version_added: 0.1.0
+description:
+  - Makes one or many OpenID Connect confidential clients look as declared, and nothing more;
+    settings not given are left as Keycloak (or another tool) has them.
+  - Covers backend services using the client-credentials grant (O(preset=service)) and web
+    applications behind a login (O(preset=web)), the console flows "create client, turn on client
+    authentication, copy the secret from the Credentials tab".
+  - An existing public client is converted to a confidential one, with a secret.
+  - A second run with the same input reports no change and sends no write request.
+author:
+  - keycloak_ops maintainers (@keycloak-ops)
+extends_documentation_fragment:
+  - keycloak_ops.clients.keycloak
+  - keycloak_ops.clients.keycloak.ACTIONGROUPS
+  - keycloak_ops.clients.client
+attributes:
+  check_mode:
+    description: Predicts the change without any write request.
+    support: full
+  diff_mode:
+    description: Shows the managed fields before and after, with every secret masked.
+    support: full
+options:
+  preset:
+    description:
+      - V(service) is a backend calling APIs with the client-credentials grant (service accounts on,
+        standard flow and direct access grants off).
+      - V(web) is a web application logging users in with the authorization code flow (standard flow on,
+        direct access grants off).
+      - A preset only fills options that are not given.
+    type: str
+    choices: [service, web]
+  secret:
+    description:
+      - A known client secret. Without it Keycloak generates one (and keeps it on later runs).
+    type: str
+  service_accounts:
+    description:
+      - Service account (client-credentials grant). Without it Keycloak refuses the grant with
+        C(unauthorized_client); the module warns when a client ends up without it and without O(preset=web).
+    type: bool
+  authorization_services:
+    description:
+      - Fine-grained authorization services (the console's "Authorization"). Turns service accounts on too.
+    type: bool
+  service_account_realm_roles:
+    description:
+      - Realm roles granted to the service account. Roles it already holds and are not listed stay.
+      - Needs O(service_accounts=true) or O(preset=service).
+    type: list
+    elements: str
+  service_account_client_roles:
+    description:
+      - "Client roles granted to the service account, as a dict of client id to a list of role names,
+        for example C({realm-management: [view-users]}). Roles not listed stay."
+      - Needs O(service_accounts=true) or O(preset=service).
+    type: dict
+  return_secret:
+    description:
+      - Return the client secret in RV(secret) (and in each item of RV(clients)).
+      - Run such a task with C(no_log=true) so the secret stays out of logs and output.
+    type: bool
+    default: false
+notes:
+  - Lookups use the exact C(clientId) query of the admin API; the module never lists all clients.
+  - Needs the C(manage-clients) role of realm-management in the realm, and C(manage-users) to grant
+    service-account roles.
+seealso:
+  - module: keycloak_ops.clients.public_client
+"""
+
+EXAMPLES = r"""
+- name: A backend service using the client-credentials grant, with realm-management roles
+  keycloak_ops.clients.confidential_client:
+    auth_keycloak_url: https://sso.example.com
+    auth_client_id: ansible
+    auth_client_secret: "{{ vault_keycloak_ansible_secret }}"
+    realm: apps
+    client_id: mlflow-exporter
+    preset: service
+    default_client_scopes: [profile, email]
+    service_account_client_roles:
+      realm-management: [view-clients]
+
+- name: The Flask web app of the console walkthrough (root URL, redirect, openid/email/profile)
+  keycloak_ops.clients.confidential_client:
+    realm: apps
+    client_id: flask-app
+    preset: web
+    root_url: http://localhost:5000/
+    redirect_uris: ["http://localhost:5000/*"]
+    default_client_scopes: [openid, email, profile]
+
+- name: Many clients in one task, one token; top-level options are defaults for every item
+  keycloak_ops.clients.confidential_client:
+    realm: apps
+    preset: service
+    clients:
+      - billing-worker
+      - client_id: open-metadata
+        preset: web
+        authorization_services: true
+        redirect_uris: ["https://metadata.example.com/callback"]
+        default_client_scopes: [openid, email, profile]
+
+- name: Create and hand the secret on (never print it)
+  keycloak_ops.clients.confidential_client:
+    realm: apps
+    client_id: report-job
+    preset: service
+    return_secret: true
+  register: report_job
+  no_log: true
+
+- name: Remove a client
+  keycloak_ops.clients.confidential_client:
+    realm: apps
+    client_id: legacy-app
+    state: absent
+"""
+
+RETURN = r"""
+client_id:
+  description: The client id (single-client form).
+  returned: when O(client_id) is given
+  type: str
+  sample: mlflow-exporter
+id:
+  description: Keycloak's internal id (UUID) of the client; null in check mode before creation.
+  returned: when O(client_id) is given
+  type: str
+  sample: 0f4c8a6e-6d2a-4f2e-9a59-0c8b8f0f3b9e
+realm:
+  description: Realm of the client.
+  returned: when O(client_id) is given
+  type: str
+  sample: apps
+state:
+  description: V(present) or V(absent) after the task.
+  returned: when O(client_id) is given
+  type: str
+  sample: present
+end_state:
+  description: The managed fields of the client after the task, secrets masked.
+  returned: when O(client_id) is given and O(state=present)
+  type: dict
+  sample: {"clientId": "mlflow-exporter", "publicClient": false, "serviceAccountsEnabled": true}
+grants:
+  description: OAuth grants the client can use after the task.
+  returned: when O(client_id) is given and O(state=present)
+  type: list
+  elements: str
+  sample: [client_credentials]
+secret:
+  description: The client secret. Only with O(return_secret=true); use C(no_log=true).
+  returned: when O(return_secret=true), O(state=present) and not in check mode
+  type: str
+  sample: 9nYb2XsUqVbD0yV1d0mL6d8kJ3oQ7qTz
+clients:
+  description: One result per client, in the order given, each with C(client_id), C(realm), C(id), C(changed),
+    C(state), C(end_state), C(grants) and (with O(return_secret=true)) C(secret).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"client_id": "billing-worker", "realm": "apps", "id": "5d1c...", "changed": true, "state": "present"}]
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.keycloak_ops.clients.plugins.module_utils.client_module import run_client_module
+from ansible_collections.keycloak_ops.clients.plugins.module_utils.client_options import (
+    CONFIDENTIAL_OPTIONS, module_argument_spec,
+)
+from ansible_collections.keycloak_ops.clients.plugins.module_utils.connection import keycloak_argument_spec
+
+
+def main():
+    argument_spec = keycloak_argument_spec()
+    argument_spec.update(module_argument_spec(CONFIDENTIAL_OPTIONS))
+    argument_spec['return_secret'] = dict(type='bool', default=False)
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
+                           required_one_of=[('client_id', 'clients')], mutually_exclusive=[('client_id', 'clients')])
+    run_client_module(module, 'confidential', CONFIDENTIAL_OPTIONS)
+
+
+if __name__ == '__main__':
+    main()

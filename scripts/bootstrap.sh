@@ -1,0 +1,57 @@
+# shellcheck shell=bash
+# Sourced by scripts/test and scripts/demo: make a fresh machine able to run them.
+# Installs what is missing (apt packages, Python venvs, the Keycloak distribution); idempotent and quick when done.
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export KEYCLOAK_OPS_CACHE="${KEYCLOAK_OPS_CACHE:-$HOME/.cache/keycloak_ops}"
+VENV="$KEYCLOAK_OPS_CACHE/venv"
+VENV_OLDEST="$KEYCLOAK_OPS_CACHE/venv-oldest"
+
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+find_python() {  # newest interpreter matching a version prefix, from PATH or pyenv
+  local want="$1" candidate
+  for candidate in "python$want" /root/.pyenv/versions/"$want"*/bin/python"$want" \
+                   "$HOME"/.pyenv/versions/"$want"*/bin/python"$want"; do
+    if command -v "$candidate" >/dev/null 2>&1; then command -v "$candidate"; return 0; fi
+  done
+  return 1
+}
+
+ensure_apt_packages() {
+  local missing=() pkg
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+  done
+  [ "${#missing[@]}" -eq 0 ] && return 0
+  log "apt: installing ${missing[*]}"
+  local sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+ensure_venv() {  # ensure_venv DIR PYTHON REQUIREMENTS: rebuilt only when the requirements change
+  local dir="$1" python="$2" requirements="$3" stamp
+  stamp="$(cat "$requirements" "$REPO/requirements.txt" | sha256sum | cut -c1-16)"
+  if [ -x "$dir/bin/python" ] && [ "$(cat "$dir/.stamp" 2>/dev/null)" = "$stamp" ]; then return 0; fi
+  log "venv: $dir ($("$python" --version)) from ${requirements#"$REPO"/}"
+  rm -rf "$dir"
+  "$python" -m venv "$dir"
+  "$dir/bin/python" -m pip install -q --upgrade pip
+  "$dir/bin/python" -m pip install -q -r "$requirements"
+  echo "$stamp" > "$dir/.stamp"
+}
+
+bootstrap() {
+  ensure_apt_packages openssl ca-certificates
+  local py_new py_old
+  py_new="$(find_python 3.13 || find_python 3.12)" || { log "need Python 3.12+ for ansible-core 2.21"; exit 1; }
+  ensure_venv "$VENV" "$py_new" "$REPO/tests/requirements.txt"
+  if [ "${1:-}" = "--with-oldest" ]; then
+    py_old="$(find_python 3.11)" || { log "need Python 3.11 for the ansible-core 2.19 unit run"; exit 1; }
+    ensure_venv "$VENV_OLDEST" "$py_old" "$REPO/tests/requirements-oldest.txt"
+  fi
+  export PATH="$VENV/bin:$PATH"
+  "$VENV/bin/python" "$REPO/tests/harness/keycloak_server.py" fetch
+}
