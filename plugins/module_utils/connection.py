@@ -25,6 +25,7 @@ else:
 
 RETRIED_STATUSES = (502, 503, 504)
 RETRY_COUNT = 3
+RETRIED_METHODS = frozenset(('GET', 'HEAD', 'PUT', 'POST', 'DELETE', 'OPTIONS'))
 # Keycloak's token lifetime bounds a given token; we cannot renew it, so treat it as long-lived.
 GIVEN_TOKEN_LIFETIME = 10 * 365 * 24 * 3600
 ERROR_TEXT_LIMIT = 300
@@ -146,8 +147,10 @@ class KeycloakAPI(object):
         cert = None
         if params.get('client_cert'):
             cert = (params['client_cert'], params['client_key']) if params.get('client_key') else params['client_cert']
+        # python-keycloak adds POST to the retried methods of whatever it is given: list them all explicitly,
+        # as None ("any method") would be narrowed to POST alone. A retried POST that meets 409 is handled by callers.
         retry = Retry(total=RETRY_COUNT, connect=RETRY_COUNT, read=1, status=RETRY_COUNT, backoff_factor=0.5,
-                      status_forcelist=RETRIED_STATUSES, allowed_methods=None, raise_on_status=False)
+                      status_forcelist=RETRIED_STATUSES, allowed_methods=RETRIED_METHODS, raise_on_status=False)
         given_token = params.get('token')
         self.connection = KeycloakOpenIDConnection(
             server_url=self.base_url,

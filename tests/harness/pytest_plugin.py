@@ -1,0 +1,108 @@
+"""pytest fixtures for real Keycloak servers.
+
+Register from tests/conftest.py with ``pytest_plugins = ["tests.harness.pytest_plugin"]``.
+
+Session fixtures (each started on first use, shared, stopped at session end):
+
+* ``keycloak``          plain http start-dev server, or the external server named by
+                        KEYCLOAK_URL / KEYCLOAK_USER / KEYCLOAK_PASSWORD [/ KEYCLOAK_REALM]
+* ``keycloak_tls``      https only (throwaway CA in ``ca_path``; asks for, and trusts,
+                        client certificates signed by that CA: ``client_cert``/``client_key``)
+* ``keycloak_prefixed`` served under ``/auth`` (``url`` ends with ``/auth``)
+
+Function fixtures:
+
+* ``counting_proxy``       a fresh CountingProxy in front of ``keycloak``
+* ``make_counting_proxy``  ``make_counting_proxy(server)`` for one in front of another server
+
+Fixtures never create realms; tests do.  If a local server cannot be had at all
+(no Java 21+, distribution not downloadable) the fixtures skip, unless
+KEYCLOAK_REQUIRED=1 is set (CI), where they fail.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+
+import pytest
+
+from .counting_proxy import CountingProxy
+from .keycloak_server import HarnessUnavailable, KeycloakServer
+
+_servers: list[tuple[str, KeycloakServer]] = []  # (label, server) for the terminal summary
+
+
+def _sigterm_as_interrupt(signum, frame):
+    # pytest tears fixtures down on KeyboardInterrupt, but dies silently on a
+    # bare SIGTERM (CI cancellation), which would leak the java processes.
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def _start(label: str, **kwargs) -> KeycloakServer:
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
+    try:
+        server = KeycloakServer.start(**kwargs)
+    except HarnessUnavailable as exc:
+        if os.environ.get("KEYCLOAK_REQUIRED", "") not in ("", "0"):
+            pytest.fail(f"keycloak {label}: {exc}", pytrace=False)
+        pytest.skip(f"keycloak {label} unavailable: {exc}")
+    _servers.append((label, server))
+    return server
+
+
+@pytest.fixture(scope="session")
+def keycloak():
+    external = KeycloakServer.external_from_env()
+    if external is not None:
+        _servers.append(("plain", external))
+        yield external
+        return
+    with _start("plain") as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def keycloak_tls():
+    with _start("tls", tls=True, client_auth="request") as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def keycloak_prefixed():
+    with _start("prefixed", relative_path="/auth") as server:
+        yield server
+
+
+@pytest.fixture
+def make_counting_proxy():
+    proxies = []
+
+    def make(server: KeycloakServer) -> CountingProxy:
+        proxy = CountingProxy(server.url, ca_path=server.ca_path).start()
+        proxies.append(proxy)
+        return proxy
+
+    yield make
+    for proxy in proxies:
+        proxy.stop()
+
+
+@pytest.fixture
+def counting_proxy(keycloak, make_counting_proxy):
+    return make_counting_proxy(keycloak)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not _servers:
+        return
+    terminalreporter.section("keycloak")
+    for label, s in _servers:
+        if s.started_by_us:
+            terminalreporter.write_line(f"keycloak {label}: ready in {s.startup_seconds:.1f}s "
+                                        f"(Keycloak {s.version} at {s.url})")
+        else:
+            terminalreporter.write_line(f"keycloak {label}: external server {s.url} "
+                                        f"(Keycloak {s.version or 'version unknown'})")

@@ -1,0 +1,76 @@
+"""Reconcile decisions with a stand-in API (pure logic: what is read, what is written)."""
+from ansible_collections.keycloak_ops.clients.plugins.module_utils.client_options import merged_options
+from ansible_collections.keycloak_ops.clients.plugins.module_utils.clients import ClientReconciler
+
+
+class StubAPI(object):
+    """Answers reads from a dict of clients; records writes. create_conflicts makes the first POST meet 409."""
+
+    def __init__(self, clients=None, create_conflicts=False):
+        self.clients = dict(clients or {})
+        self.writes = []
+        self.create_conflicts = create_conflicts
+
+    def get(self, path, params=None, absent_ok=False):
+        if path.endswith('/clients') and params:
+            found = self.clients.get(params['clientId'])
+            return [found] if found else []
+        if path.endswith('client-scopes'):
+            return [{'name': n, 'id': n + '-id', 'protocol': 'openid-connect'} for n in ('basic', 'email', 'profile')]
+        return []
+
+    def request(self, method, path, body=None, params=None, expected=(200, 201, 204), absent_ok=False):
+        self.writes.append((method, path))
+        if method == 'POST' and self.create_conflicts:
+            # Our first attempt did land (a retried POST): the client now exists.
+            self.clients[body['clientId']] = dict(body, id='uuid-1')
+            return 409, None, {}
+        return 201, None, {'Location': 'http://kc/admin/realms/r/clients/uuid-2'}
+
+    def put(self, path, body):
+        self.writes.append(('PUT', path))
+
+    def post(self, path, body=None, expected=None):
+        self.writes.append(('POST', path))
+
+    def delete(self, path, absent_ok=True):
+        self.writes.append(('DELETE', path))
+        return True
+
+
+def options(**given):
+    return merged_options(dict(dict(realm='r', state='present', client_id='svc', preset='service'), **given), 'confidential')
+
+
+def test_retried_create_that_meets_409_rereads_and_converges():
+    api = StubAPI(create_conflicts=True)
+    reconciler = ClientReconciler(api, 'confidential')
+    result = reconciler.apply(reconciler.plan(options()))
+    assert result['changed'] is True and result['id'] == 'uuid-1'
+    assert api.writes == [('POST', 'admin/realms/r/clients')], "no second create, no needless update"
+
+
+def test_existing_client_in_desired_state_needs_no_write():
+    current = {'id': 'u', 'clientId': 'svc', 'publicClient': False, 'serviceAccountsEnabled': True,
+               'standardFlowEnabled': False, 'directAccessGrantsEnabled': False, 'defaultClientScopes': ['email']}
+    api = StubAPI({'svc': current})
+    reconciler = ClientReconciler(api, 'confidential')
+    result = reconciler.apply(reconciler.plan(options(default_client_scopes=['openid', 'email'])))
+    assert result['changed'] is False and api.writes == []
+
+
+def test_check_mode_predicts_without_writing():
+    api = StubAPI()
+    reconciler = ClientReconciler(api, 'confidential', check_mode=True)
+    result = reconciler.apply(reconciler.plan(options()))
+    assert result['changed'] is True and api.writes == []
+
+
+def test_exclusive_scopes_remove_the_unlisted():
+    current = {'id': 'u', 'clientId': 'svc', 'publicClient': False, 'serviceAccountsEnabled': True,
+               'standardFlowEnabled': False, 'directAccessGrantsEnabled': False,
+               'defaultClientScopes': ['email', 'profile'], 'optionalClientScopes': ['basic']}
+    api = StubAPI({'svc': current})
+    reconciler = ClientReconciler(api, 'confidential')
+    plan = reconciler.plan(options(default_client_scopes=['email', 'basic'], client_scopes_exclusive=True))
+    assert plan['scope_ops'] == [('remove', 'default', 'profile'), ('remove', 'optional', 'basic'), ('add', 'default', 'basic')]
