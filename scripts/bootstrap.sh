@@ -10,11 +10,12 @@ VENV_OLDEST="$KEYCLOAK_OPS_CACHE/venv-oldest"
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
-find_python() {  # newest interpreter matching a version prefix, from PATH or pyenv
+find_python() {  # an interpreter of a version prefix that really runs (pyenv shims may not), pyenv's first
   local want="$1" candidate
-  for candidate in "python$want" /root/.pyenv/versions/"$want"*/bin/python"$want" \
-                   "$HOME"/.pyenv/versions/"$want"*/bin/python"$want"; do
-    if command -v "$candidate" >/dev/null 2>&1; then command -v "$candidate"; return 0; fi
+  for candidate in /root/.pyenv/versions/"$want"*/bin/python"$want" "$HOME"/.pyenv/versions/"$want"*/bin/python"$want" \
+                   "python$want"; do
+    candidate="$(command -v "$candidate" 2>/dev/null)" || continue
+    if "$candidate" -c 'import venv' >/dev/null 2>&1; then echo "$candidate"; return 0; fi
   done
   return 1
 }
@@ -36,8 +37,7 @@ ensure_venv() {  # ensure_venv DIR PYTHON REQUIREMENTS: rebuilt only when the re
   stamp="$(cat "$requirements" "$REPO/requirements.txt" | sha256sum | cut -c1-16)"
   if [ -x "$dir/bin/python" ] && [ "$(cat "$dir/.stamp" 2>/dev/null)" = "$stamp" ]; then return 0; fi
   log "venv: $dir ($("$python" --version)) from ${requirements#"$REPO"/}"
-  rm -rf "$dir"
-  "$python" -m venv "$dir"
+  "$python" -m venv --clear "$dir"
   "$dir/bin/python" -m pip install -q --upgrade pip
   "$dir/bin/python" -m pip install -q -r "$requirements"
   echo "$stamp" > "$dir/.stamp"
