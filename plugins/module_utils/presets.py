@@ -37,3 +37,16 @@ def apply_preset(options, presets):
         if merged.get(key) is None:
             merged[key] = value
     return merged
+
+# Consumer presets: the key names each application reads its OAuth client credentials from.
+# Fields: client_id, client_secret, token_url, issuer_url.
+CONSUMER_PRESETS = {
+    'generic': dict(client_id='OIDC_CLIENT_ID', client_secret='OIDC_CLIENT_SECRET',
+                    token_url='OIDC_TOKEN_URL', issuer_url='OIDC_ISSUER_URL'),
+    'mlflow': dict(client_id='OIDC_CLIENT_ID', client_secret='OIDC_CLIENT_SECRET', token_url='OIDC_TOKEN_URL'),
+    'phoenix': dict(client_id='PHOENIX_OAUTH2_CLIENT_ID', client_secret='PHOENIX_OAUTH2_CLIENT_SECRET'),
+    # The OpenTelemetry collector's MLflow exporter authenticates with these.
+    'otel_collector': dict(client_id='MLFLOW_CLIENT_ID', client_secret='MLFLOW_CLIENT_SECRET'),
+}
+
+CREDENTIAL_FIELDS = ('client_id', 'client_secret', 'token_url', 'issuer_url')

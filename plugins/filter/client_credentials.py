@@ -1,0 +1,68 @@
+# -*- coding: utf-8 -*-
+# Copyright: keycloak_ops contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+name: client_credentials
+short_description: Credentials of provisioned clients, keyed by client id
+version_added: 0.1.0
+description:
+  - Turns the per-client results of the client modules (their C(clients) list) into a dict of client id
+    to C(client_id), C(client_secret) (confidential clients returned with return_secret), C(realm), C(id),
+    C(token_url) and C(issuer_url): what the deliver role hands to consumers.
+author:
+  - keycloak_ops maintainers (@keycloak-ops)
+positional: public_url
+options:
+  _input:
+    description: The C(clients) results of one or more client module runs (lists are concatenated by the caller).
+    type: list
+    elements: dict
+    required: true
+  public_url:
+    description:
+      - Keycloak's base URL as consumers reach it (it may differ from the admin URL), for the token and issuer URLs.
+    type: str
+    required: true
+"""
+
+EXAMPLES = r"""
+- name: Credentials for delivery (never print them)
+  ansible.builtin.set_fact:
+    credentials: "{{ provisioned.clients | keycloak_ops.clients.client_credentials('https://sso.example.com') }}"
+  no_log: true
+"""
+
+RETURN = r"""
+_value:
+  description: Client id to credentials.
+  type: dict
+"""
+
+from ansible.errors import AnsibleFilterError
+
+
+def client_credentials(results, public_url):
+    if not public_url:
+        raise AnsibleFilterError("client_credentials: public_url is empty; give Keycloak's URL as consumers reach it")
+    base = public_url.rstrip('/')
+    credentials = {}
+    for result in results or []:
+        if result.get('state') != 'present':
+            continue
+        issuer = '%s/realms/%s' % (base, result['realm'])
+        entry = dict(client_id=result['client_id'], realm=result['realm'], id=result.get('id'),
+                     issuer_url=issuer, token_url=issuer + '/protocol/openid-connect/token')
+        if result.get('secret'):
+            entry['client_secret'] = result['secret']
+        credentials[result['client_id']] = entry
+    return credentials
+
+
+class FilterModule(object):
+    def filters(self):
+        return {'client_credentials': client_credentials}
