@@ -53,5 +53,5 @@ bootstrap() {
     ensure_venv "$VENV_OLDEST" "$py_old" "$REPO/tests/requirements-oldest.txt"
   fi
   export PATH="$VENV/bin:$PATH"
-  "$VENV/bin/python" "$REPO/tests/harness/keycloak_server.py" fetch
+  "$VENV/bin/python" "$REPO/roles/keycloak_dev/files/keycloak_server.py" fetch
 }
