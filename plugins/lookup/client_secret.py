@@ -1,0 +1,170 @@
+# -*- coding: utf-8 -*-
+# Copyright: keycloak_ops contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+name: client_secret
+short_description: The secret of Keycloak confidential clients, at template time
+version_added: 0.1.0
+description:
+  - Returns the current secret of each confidential client named in the terms, as
+    M(keycloak_ops.clients.client_secret_info) does, one token for all of them.
+  - Fails, naming the missing C(manage-clients) role, when Keycloak answers a masked value (C(**********))
+    instead of the secret.
+  - The value is a secret. Use it where it is needed (a template, a vault) in a task with C(no_log=true),
+    never in a debug message.
+author:
+  - keycloak_ops maintainers (@keycloak-ops)
+options:
+  _terms:
+    description: Client ids (C(clientId), exact match) of confidential clients.
+    required: true
+    type: list
+    elements: str
+  realm:
+    description: Realm of the clients.
+    type: str
+    default: master
+  auth_keycloak_url:
+    description:
+      - Base URL of the Keycloak server, for example V(https://sso.example.com); a path prefix such as V(/auth) is kept.
+      - Required, given directly or through E(KEYCLOAK_URL); the lookup fails saying so without it.
+    type: str
+    aliases: [url]
+    env:
+      - name: KEYCLOAK_URL
+  auth_realm:
+    description:
+      - Realm in which the credentials below authenticate; V(master) when not set.
+    type: str
+    env:
+      - name: KEYCLOAK_REALM
+  auth_client_id:
+    description:
+      - OpenID Connect client used to obtain the admin token; V(admin-cli) when not set.
+    type: str
+    env:
+      - name: KEYCLOAK_CLIENT_ID
+  auth_client_secret:
+    description:
+      - Secret of O(auth_client_id); without O(auth_username) the token comes from its service account
+        (client-credentials grant), which needs the C(manage-clients) role of realm-management.
+    type: str
+    env:
+      - name: KEYCLOAK_CLIENT_SECRET
+  auth_username:
+    description: Username for the password grant.
+    type: str
+    aliases: [username]
+    env:
+      - name: KEYCLOAK_USER
+  auth_password:
+    description: Password for the password grant.
+    type: str
+    aliases: [password]
+    env:
+      - name: KEYCLOAK_PASSWORD
+  token:
+    description: An access token to use as is, instead of logging in; it must outlive the templating.
+    type: str
+    env:
+      - name: KEYCLOAK_ACCESS_TOKEN
+  validate_certs:
+    description: Verify the TLS certificate of the server; prefer O(ca_path) for a private CA.
+    type: bool
+    default: true
+  ca_path:
+    description: PEM file of the CA certificates that signed the server certificate.
+    type: path
+    env:
+      - name: KEYCLOAK_CA_PATH
+  client_cert:
+    description: PEM client certificate for mutual TLS with the server (or the proxy in front of it).
+    type: path
+    env:
+      - name: KEYCLOAK_CLIENT_CERT
+  client_key:
+    description: PEM private key of O(client_cert).
+    type: path
+    env:
+      - name: KEYCLOAK_CLIENT_KEY
+  connection_timeout:
+    description:
+      - Seconds to wait for the server on each request; connection errors and HTTP 502, 503 and 504 are retried.
+    type: int
+    default: 10
+requirements:
+  - python-keycloak >= 5.0.0
+notes:
+  - Authentication picks, in order, O(token), the password grant (O(auth_username) and O(auth_password)),
+    then the client-credentials grant (O(auth_client_secret)), as the modules do.
+  - Lookups run on the controller, so the C(KEYCLOAK_*) variables are read from the controller's environment.
+seealso:
+  - module: keycloak_ops.clients.client_secret_info
+  - module: keycloak_ops.clients.client_secret
+"""
+
+EXAMPLES = r"""
+- name: Render the application config with its client secret (credentials from KEYCLOAK_* variables)
+  ansible.builtin.template:
+    src: app.conf.j2
+    dest: /etc/app/app.conf
+    mode: "0600"
+  vars:
+    oidc_client_secret: "{{ lookup('keycloak_ops.clients.client_secret', 'billing-worker', realm='apps') }}"
+  no_log: true
+
+- name: Several clients in one lookup (one token); query() returns a list
+  ansible.builtin.set_fact:
+    worker_secrets: "{{ query('keycloak_ops.clients.client_secret', 'billing-worker', 'report-job', realm='apps',
+                              auth_keycloak_url='https://sso.example.com', auth_client_id='ansible',
+                              auth_client_secret=vault_keycloak_ansible_secret) }}"
+  no_log: true
+"""
+
+RETURN = r"""
+_raw:
+  description: The current secret of each client, in the order of the terms.
+  type: list
+  elements: str
+"""
+
+from ansible.errors import AnsibleLookupError
+from ansible.module_utils.basic import missing_required_lib
+from ansible.plugins.lookup import LookupBase
+from ansible.utils.unsafe_proxy import wrap_var
+
+from ansible_collections.keycloak_ops.clients.plugins.module_utils.connection import (
+    KEYCLOAK_IMPORT_ERROR, KeycloakAPI, KeycloakOpsError, keycloak_argument_spec,
+)
+from ansible_collections.keycloak_ops.clients.plugins.module_utils.secrets import SecretManager
+
+
+class LookupModule(LookupBase):
+
+    def run(self, terms, variables=None, **kwargs):
+        self.set_options(var_options=variables, direct=kwargs)
+        if KEYCLOAK_IMPORT_ERROR:
+            raise AnsibleLookupError(missing_required_lib('python-keycloak'))
+        # The same names and defaults as the modules' options, so KeycloakAPI takes them as module params.
+        params = dict((name, self.get_option(name)) for name in keycloak_argument_spec())
+        if not params['auth_keycloak_url']:
+            raise AnsibleLookupError("client_secret lookup: set auth_keycloak_url (or KEYCLOAK_URL)")
+        realm = self.get_option('realm')
+        secrets = []
+        try:
+            manager = SecretManager(KeycloakAPI(params))
+            manager.api.login()
+        except KeycloakOpsError as exc:
+            raise AnsibleLookupError("client_secret lookup: %s" % exc)
+        for client_id in terms:
+            try:
+                secrets.append(manager.read_secret(realm, manager.find_client(realm, client_id)))
+            except KeycloakOpsError as exc:
+                raise AnsibleLookupError("client_secret lookup: client '%s': %s" % (client_id, exc))
+        # Unsafe: a secret holding '{{' must never be templated.
+        return [wrap_var(secret) for secret in secrets]
