@@ -13,7 +13,7 @@ version_added: 0.1.0
 description:
   - Turns the per-client results of the client modules (their C(clients) list) into a dict of client id
     to C(client_id), C(client_secret) (confidential clients returned with return_secret), C(realm), C(id),
-    C(token_url) and C(issuer_url): what the deliver role hands to consumers.
+    C(token_url) and C(issuer_url), which the deliver role hands to consumers.
 author:
   - keycloak_ops maintainers (@keycloak-ops)
 positional: public_url
@@ -52,7 +52,7 @@ def client_credentials(results, public_url):
     base = public_url.rstrip('/')
     credentials = {}
     for result in results or []:
-        if result.get('state') != 'present':
+        if result.get('state', 'present') != 'present':
             continue
         issuer = '%s/realms/%s' % (base, result['realm'])
         entry = dict(client_id=result['client_id'], realm=result['realm'], id=result.get('id'),

@@ -16,6 +16,7 @@ from ansible.module_utils.six.moves.urllib.parse import quote, urlsplit
 try:
     import requests
     from keycloak import KeycloakOpenIDConnection
+    from keycloak.connection import ConnectionManager
     from keycloak.exceptions import KeycloakConnectionError, KeycloakError
     from urllib3.util.retry import Retry
 except ImportError:
@@ -209,8 +210,13 @@ class KeycloakAPI(object):
 
         absent_ok: a 404 answers (404, None, headers) instead of failing (lookups of things that may not exist).
         """
-        send = {'GET': self.connection.raw_get, 'DELETE': self.connection.raw_delete,
-                'POST': self.connection.raw_post, 'PUT': self.connection.raw_put}[method]
+        # A given token cannot be renewed: skip python-keycloak's resend-after-401, which would repeat the request.
+        sender = ConnectionManager if self.auth_mode == 'token' else KeycloakOpenIDConnection
+        raw = getattr(sender, 'raw_' + method.lower())
+
+        def send(*args, **kwargs):
+            return raw(self.connection, *args, **kwargs)
+
         args = {} if body is None and method in ('GET', 'DELETE') else {'data': json.dumps(body) if body is not None else ''}
         try:
             response = send(path, **dict(args, **(params or {})))

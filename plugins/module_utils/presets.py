@@ -38,6 +38,7 @@ def apply_preset(options, presets):
             merged[key] = value
     return merged
 
+
 # Consumer presets: the key names each application reads its OAuth client credentials from.
 # Fields: client_id, client_secret, token_url, issuer_url.
 CONSUMER_PRESETS = {

@@ -12,12 +12,13 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
-import re
 import time
 
 from ansible_collections.keycloak_ops.clients.plugins.module_utils.connection import (
     KeycloakOpsError, admin_path, response_detail,
 )
+from ansible_collections.keycloak_ops.clients.plugins.module_utils import durations
+from ansible_collections.keycloak_ops.clients.plugins.module_utils.durations import format_duration, iso_time  # noqa: F401
 from ansible_collections.keycloak_ops.clients.plugins.module_utils.masking import MASK
 
 # Client attributes Keycloak keeps about the secret (epoch seconds, as strings).
@@ -35,9 +36,6 @@ DEFAULT_SECRET_EXPIRATION = 365 * 86400
 REMAINING_ROTATION_PERIOD = 10 * 86400
 # Keycloak's executor default when a profile leaves rotated-expiration-period out.
 DEFAULT_ROTATED_EXPIRATION = 172800
-
-UNITS = (('w', 604800), ('d', 86400), ('h', 3600), ('m', 60), ('s', 1))
-DURATION = re.compile('^' + ''.join(r'(?:(\d+)%s)?' % unit for unit, _seconds in UNITS) + '$')
 
 
 class InvalidSecretOption(ValueError):
@@ -61,32 +59,10 @@ def label(item, many, index):
 
 def parse_duration(option, value):
     """Seconds (> 0) from an int or a string such as 3600, '90d', '12h' or '1h30m'."""
-    seconds = None
-    if isinstance(value, int) and not isinstance(value, bool):
-        seconds = value
-    elif isinstance(value, str):
-        text = value.strip().lower()
-        match = DURATION.match(text)
-        if text.isdigit():
-            seconds = int(text)
-        elif text and match:
-            seconds = sum(int(count) * factor for count, (_unit, factor) in zip(match.groups(), UNITS) if count)
-    if seconds is None or seconds <= 0:
-        raise InvalidSecretOption("%s: expected a positive number of seconds or a duration such as 90d, 12h or 1h30m "
-                                  "(units w, d, h, m, s), got %r" % (option, value))
-    return seconds
-
-
-def format_duration(seconds):
-    """'1d2h' for 93600: durations in messages read like the options that set them."""
-    if seconds is None:
-        return 'unknown'
-    parts = []
-    for unit, factor in UNITS[1:]:  # 90d reads better as 90d than as 12w6d
-        count, seconds = divmod(seconds, factor)
-        if count:
-            parts.append('%d%s' % (count, unit))
-    return ''.join(parts) or '0s'
+    try:
+        return durations.parse_duration(option, value)
+    except durations.InvalidDuration as exc:
+        raise InvalidSecretOption(str(exc))
 
 
 def epoch(attributes, key):
@@ -96,8 +72,7 @@ def epoch(attributes, key):
         return None
 
 
-def iso(timestamp):
-    return None if timestamp is None else time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(timestamp))
+iso = iso_time
 
 
 def secret_age(attributes, now):

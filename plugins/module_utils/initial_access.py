@@ -1,0 +1,140 @@
+# -*- coding: utf-8 -*-
+# Copyright: keycloak_ops contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Initial access tokens (clients-initial-access): create, list and revoke, and the run of their module."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import hashlib
+import time
+
+from ansible_collections.keycloak_ops.clients.plugins.module_utils import durations
+from ansible_collections.keycloak_ops.clients.plugins.module_utils.durations import InvalidDuration, iso_time  # noqa: F401
+from ansible_collections.keycloak_ops.clients.plugins.module_utils.connection import (
+    KeycloakOpsError, admin_path, connect,
+)
+
+FINGERPRINT_LENGTH = 12
+
+
+def parse_duration(value):
+    """Seconds of the expiration option; 0 means "never expires" to Keycloak."""
+    return durations.parse_duration('expiration', value, allow_zero=True)
+
+
+def fingerprint(token):
+    """A short, irreversible name for a token value, safe to print and to compare."""
+    if not token:
+        return None
+    return hashlib.sha256(token.encode('utf-8')).hexdigest()[:FINGERPRINT_LENGTH]
+
+
+def summary(rep, now=None):
+    """What may be shown of a token: never its value (Keycloak only has it at creation anyway)."""
+    now = time.time() if now is None else now
+    timestamp, expiration = rep.get('timestamp') or 0, rep.get('expiration') or 0
+    # Keycloak treats expiration 0 as "never expires"; expiry is judged with the local clock.
+    expires = timestamp + expiration if expiration else None
+    remaining = rep.get('remainingCount')
+    return dict(
+        id=rep.get('id'),
+        timestamp=timestamp,
+        created_at=iso_time(timestamp),
+        expiration=expiration,
+        expires_at=iso_time(expires),
+        expired=bool(expires is not None and expires <= now),
+        count=rep.get('count'),
+        remaining=remaining,
+        used_up=remaining is not None and remaining <= 0,
+    )
+
+
+def to_revoke(tokens, ids=None, expired=False, used_up=False):
+    """The summaries (of tokens) chosen by id, by expiry or by being used up; unknown ids are simply absent."""
+    wanted = set(ids or ())
+    return [t for t in tokens if t['id'] in wanted or (expired and t['expired']) or (used_up and t['used_up'])]
+
+
+class InitialAccessTokens(object):
+    """clients-initial-access of one realm through the admin API."""
+
+    def __init__(self, api, realm):
+        self.api = api
+        self.realm = realm
+
+    def list(self):
+        return [summary(rep) for rep in self.api.get(admin_path(self.realm, 'clients-initial-access')) or []]
+
+    def create(self, count, expiration):
+        """The created token's summary plus its value. Keycloak answers 200 up to 26.6 and 201 from 26.7."""
+        body = self.api.post(admin_path(self.realm, 'clients-initial-access'),
+                             body={'count': count, 'expiration': expiration}, expected=(200, 201))[1]
+        if not isinstance(body, dict) or not body.get('token'):
+            raise KeycloakOpsError("Keycloak created an initial access token in realm '%s' but returned no value: "
+                                   "revoke it (it cannot be read later) and try again" % self.realm)
+        return dict(summary(body), token=body['token'])
+
+    def revoke(self, token_id):
+        return self.api.delete(admin_path(self.realm, 'clients-initial-access', token_id))
+
+
+def run_initial_access_token(module):
+    params = module.params
+    # Without state the module only lists: minting a token (never idempotent) is always asked for explicitly.
+    state, realm = params['state'] or 'list', params['realm']
+    if state == 'present':
+        try:
+            expiration = parse_duration(params['expiration'])
+        except InvalidDuration as exc:
+            module.fail_json(msg=str(exc))
+        if params['count'] < 1:
+            module.fail_json(msg="count must be at least 1: Keycloak refuses every registration with count 0")
+    elif state == 'absent' and not (params['id'] or params['expired'] or params['used_up']):
+        module.fail_json(msg="state=absent needs id, expired=true or used_up=true to say which tokens to revoke")
+
+    tokens_api = InitialAccessTokens(connect(module), realm)
+    try:
+        before = tokens_api.list()
+        result = dict(changed=False, realm=realm)
+        if state == 'present':
+            result.update(_create(module, tokens_api, expiration))
+        elif state == 'absent':
+            chosen = to_revoke(before, params['id'], params['expired'], params['used_up'])
+            if not module.check_mode:
+                # A token revoked meanwhile by someone else is absent all the same.
+                for token in chosen:
+                    tokens_api.revoke(token['id'])
+            result.update(changed=bool(chosen), revoked=[t['id'] for t in chosen])
+        after = before if not result['changed'] or module.check_mode else tokens_api.list()
+    except KeycloakOpsError as exc:
+        module.fail_json(msg="realm '%s': %s" % (realm, exc))
+    if module.check_mode and state == 'absent':
+        after = [t for t in before if t['id'] not in result['revoked']]
+    result['tokens'] = after
+    if module._diff:
+        planned = after + ([_planned(result)] if module.check_mode and state == 'present' else [])
+        result['diff'] = dict(before=dict(tokens=[_diff_line(t) for t in before]),
+                              after=dict(tokens=[_diff_line(t) for t in planned]))
+    module.exit_json(**result)
+
+
+def _create(module, tokens_api, expiration):
+    count = module.params['count']
+    if module.check_mode:
+        return dict(changed=True, token=None, fingerprint=None, id=None, count=count, remaining=count,
+                    expiration=expiration, expires_at=None)
+    created = tokens_api.create(count, expiration)
+    # The value is returned on purpose (it is the point of the task) and so is not added to no_log_values.
+    return dict(created, changed=True, fingerprint=fingerprint(created['token']))
+
+
+def _planned(result):
+    return dict(id='(new)', count=result['count'], remaining=result['count'], expiration=result['expiration'],
+                expires_at=None, expired=False, used_up=False)
+
+
+def _diff_line(token):
+    expires = token['expires_at'] or 'never'
+    return '%s count=%s remaining=%s expires=%s' % (token['id'], token['count'], token['remaining'], expires)
