@@ -9,6 +9,7 @@ mkdir -p "$DEST"
 (cd "$REPO" && git ls-files -z --cached --others --exclude-standard | tar --null -T - -cf - | tar -xf - -C "$DEST")
 cd "$DEST"
 # The harness exports KEYCLOAK_URL/USER/PASSWORD to the command; ansible-test reads targets' vars from this file.
+# shellcheck disable=SC2016 # expanded by the inner shell, with the harness's variables
 exec python "$REPO/roles/keycloak_dev/files/keycloak_server.py" run -- bash -c '
   umask 077
   printf "keycloak_url: %s\nkeycloak_admin_user: %s\nkeycloak_admin_password: %s\n" \
