@@ -31,6 +31,7 @@ class ClientReconciler(object):
         self.kind = kind
         self.check_mode = check_mode
         self._scopes_by_realm = {}
+        self._realm_defaults = {}
         self._roles = {}
         self._clients = {}
 
@@ -49,6 +50,14 @@ class ClientReconciler(object):
             scopes = self.api.get(admin_path(realm, 'client-scopes')) or []
             self._scopes_by_realm[realm] = dict((s['name'], s['id']) for s in scopes)
         return self._scopes_by_realm[realm]
+
+    def realm_default_scopes(self, realm, kind):
+        """Names of the OIDC scopes the realm gives new clients as default (kind 'default') or optional."""
+        key = (realm, kind)
+        if key not in self._realm_defaults:
+            inherited = self.api.get(admin_path(realm, 'default-%s-client-scopes' % kind)) or []
+            self._realm_defaults[key] = [s['name'] for s in inherited if s.get('protocol', 'openid-connect') == 'openid-connect']
+        return self._realm_defaults[key]
 
     def realm_role(self, realm, name):
         key = (realm, None, name)
@@ -130,8 +139,7 @@ class ClientReconciler(object):
             if wanted is not None and desired['scopes_exclusive']:
                 lists[kind] = set(wanted)
             else:
-                inherited = self.api.get(admin_path(realm, 'default-%s-client-scopes' % kind)) or []
-                lists[kind] = set(s['name'] for s in inherited if s.get('protocol', 'openid-connect') == 'openid-connect')
+                lists[kind] = set(self.realm_default_scopes(realm, kind))
                 lists[kind] |= set(wanted or [])
         # A scope asked for in one list leaves the other, where the realm's defaults may have put it.
         lists['optional'] -= set(desired['default_scopes'] or [])
