@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Molecule scenarios of extensions/molecule, on a fresh machine too (as root: network namespaces, sshd).
+# Installs what is missing (apt: openssh-server, iproute2; the pinned molecule venv), runs each scenario with
+# -vvv, checks that no secret of the scenario appears in its output, and removes everything it created.
+#   scripts/molecule.sh [SCENARIO...]    default: default rotate self_register docker
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
+
+VENV_MOLECULE="$KEYCLOAK_OPS_CACHE/venv-molecule"
+LEAK_CHECK="$REPO/extensions/molecule/shared/leak_check.py"
+[ "$(id -u)" -eq 0 ] || { log "molecule.sh needs root (network namespaces, sshd)"; exit 1; }
+
+ensure_apt_packages openssl ca-certificates openssh-server iproute2
+py="$(find_python 3.13 || find_python 3.12)" || { log "need Python 3.12+"; exit 1; }
+ensure_venv "$VENV_MOLECULE" "$py" "$REPO/tests/requirements-molecule.txt"
+export PATH="$VENV_MOLECULE/bin:$PATH"
+"$VENV_MOLECULE/bin/python" "$REPO/roles/keycloak_dev/files/keycloak_server.py" fetch >/dev/null
+
+work="$(mktemp -d /tmp/keycloak-ops-molecule.XXXXXX)"
+export KCOPS_MOLECULE_DIR="$work/lab"          # lab directories of the scenarios (see shared/inventory/lab.yml)
+export ANSIBLE_FORCE_COLOR=0 PY_COLORS=0 NO_COLOR=1
+trap 'rm -rf "$work"' EXIT
+cd "$REPO"
+
+scenarios=("$@")
+[ "${#scenarios[@]}" -gt 0 ] || scenarios=(default rotate self_register docker)
+summary=() failed=0 started=$(date +%s)
+for s in "${scenarios[@]}"; do
+  if [ "$s" = docker ] && ! docker info >/dev/null 2>&1; then
+    summary+=("docker: SKIPPED (no Docker engine: 'docker info' failed)"); continue
+  fi
+  t0=$(date +%s) result=PASS
+  log "== molecule test -s $s (ANSIBLE_VERBOSITY=3, i.e. -vvv; output in $work/$s.*.log)"
+  # The lab is kept after verify so that the leak check can read the secrets from Keycloak, then destroyed.
+  ANSIBLE_VERBOSITY=3 molecule test -s "$s" --destroy never >"$work/$s.test.log" 2>&1 || result="FAIL (molecule test)"
+  python "$LEAK_CHECK" collect "$KCOPS_MOLECULE_DIR/$s" "$work/$s.secrets" || result="FAIL (no secret to check)"
+  ANSIBLE_VERBOSITY=3 molecule destroy -s "$s" >"$work/$s.destroy.log" 2>&1 || result="FAIL (destroy)"
+  if [ -s "$work/$s.secrets" ] && ! python "$LEAK_CHECK" check "$work/$s.secrets" "$work/$s".*.log; then
+    result="FAIL (secret in the -vvv output)"
+  fi
+  if [ "$result" != PASS ]; then
+    failed=1
+    tail -n 60 "$work/$s.test.log" "$work/$s.destroy.log" >&2
+  fi
+  summary+=("$s: $result in $(( $(date +%s) - t0 ))s")
+done
+
+log "== molecule scenarios ($(( $(date +%s) - started ))s)"
+printf '  %s\n' "${summary[@]}"
+exit "$failed"
