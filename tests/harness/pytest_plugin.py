@@ -9,6 +9,9 @@ Session fixtures (each started on first use, shared, stopped at session end):
 * ``keycloak_tls``      https only (throwaway CA in ``ca_path``; asks for, and trusts,
                         client certificates signed by that CA: ``client_cert``/``client_key``)
 * ``keycloak_prefixed`` served under ``/auth`` (``url`` ends with ``/auth``)
+* ``hashi_vault``       a HashiCorp Vault dev server (``vault_server.py``), or the one named by
+                        VAULT_ADDR / VAULT_TOKEN; skips with the reason when neither can be had,
+                        unless VAULT_REQUIRED=1 is set, where it fails
 
 Function fixtures:
 
@@ -30,6 +33,7 @@ import pytest
 
 from .counting_proxy import CountingProxy
 from .keycloak_server import HarnessUnavailable, KeycloakServer
+from .vault_server import VaultServer, VaultUnavailable
 
 _servers: list[tuple[str, KeycloakServer]] = []  # (label, server) for the terminal summary
 
@@ -73,6 +77,22 @@ def keycloak_tls():
 @pytest.fixture(scope="session")
 def keycloak_prefixed():
     with _start("prefixed", relative_path="/auth") as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def hashi_vault():
+    external = VaultServer.external_from_env()
+    if external is not None:
+        yield external
+        return
+    try:
+        server = VaultServer.start()
+    except VaultUnavailable as exc:
+        if os.environ.get("VAULT_REQUIRED", "") not in ("", "0"):
+            pytest.fail(f"vault: {exc}", pytrace=False)
+        pytest.skip(f"HashiCorp Vault unavailable: {exc}")
+    with server:
         yield server
 
 

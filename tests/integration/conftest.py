@@ -1,9 +1,12 @@
 """Fixtures of the integration tests: an admin oracle (python-keycloak, independent of our code) and realms."""
+import os
+import subprocess
 import uuid
 
 import pytest
 from keycloak import KeycloakAdmin, KeycloakOpenIDConnection
 
+from tests.collection_path import REPO
 from tests.integration.runner import ansible_env
 
 
@@ -37,3 +40,13 @@ def oracle(keycloak, realm):
 @pytest.fixture
 def env(keycloak):
     return ansible_env(keycloak)
+
+
+@pytest.fixture(scope="session")
+def extra_collections():
+    """A collections path with the other collections used here (awx.awx, community.general,
+    community.hashi_vault, kubernetes.core), fetched once into the cache by scripts/check-ee.sh."""
+    completed = subprocess.run(["bash", os.path.join(REPO, "scripts", "check-ee.sh"), "--collections-path"],
+                               capture_output=True, text=True, timeout=600, check=False)
+    assert completed.returncode == 0, completed.stderr
+    return completed.stdout.strip()

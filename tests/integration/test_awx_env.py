@@ -12,7 +12,6 @@ import json
 import os
 import re
 import stat
-import subprocess
 import sys
 import tempfile
 import threading
@@ -457,18 +456,9 @@ class FakeController(object):
         self.server.server_close()
 
 
-@pytest.fixture(scope="module")
-def awx_collections():
-    """A collections path holding awx.awx (scripts/check-ee.sh fetches it once into the cache)."""
-    completed = subprocess.run(["bash", os.path.join(REPO, "scripts", "check-ee.sh"), "--collections-path"],
-                               capture_output=True, text=True, timeout=600, check=False)
-    assert completed.returncode == 0, completed.stderr
-    return completed.stdout.strip()
-
-
-def test_credential_type_playbook_creates_it_in_awx_once(awx_collections, keycloak, tmp_path):
+def test_credential_type_playbook_creates_it_in_awx_once(extra_collections, keycloak, tmp_path):
     with FakeController() as controller:
-        env = job_env({}, ANSIBLE_COLLECTIONS_PATH=collections_root() + os.pathsep + awx_collections,
+        env = job_env({}, ANSIBLE_COLLECTIONS_PATH=collections_root() + os.pathsep + extra_collections,
                       CONTROLLER_HOST=controller.url, CONTROLLER_OAUTH_TOKEN="fake-token",
                       CONTROLLER_VERIFY_SSL="false")
         first = run_playbook(CREDENTIAL_TYPE_PLAYBOOK, env)

@@ -7,7 +7,6 @@ the two playbooks declare. The guide shows both files verbatim; that is checked 
 """
 import os
 import re
-import subprocess
 
 import pytest
 
@@ -29,13 +28,9 @@ DECLARED_ATTRIBUTES = ("post.logout.redirect.uris", "access.token.lifespan", "pk
 
 
 @pytest.fixture(scope="module")
-def playbook_env(keycloak):
-    """Our collection and community.general (fetched once by scripts/check-ee.sh) on the collections path."""
-    completed = subprocess.run(["bash", os.path.join(REPO, "scripts", "check-ee.sh"), "--collections-path"],
-                               capture_output=True, text=True, timeout=600, check=False)
-    assert completed.returncode == 0, completed.stderr
-    extra = completed.stdout.strip()
-    return ansible_env(keycloak, ANSIBLE_COLLECTIONS_PATH=collections_root() + os.pathsep + extra)
+def playbook_env(keycloak, extra_collections):
+    """Our collection and community.general on the collections path."""
+    return ansible_env(keycloak, ANSIBLE_COLLECTIONS_PATH=collections_root() + os.pathsep + extra_collections)
 
 
 def run(playbook, env, realm, secret_file, **kwargs):
