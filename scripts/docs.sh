@@ -4,9 +4,10 @@
 #
 #   scripts/docs.sh [DEST]     default DEST: $KEYCLOAK_OPS_CACHE/docs-site (outside the repo)
 #
-# Before rendering, `antsibull-docs lint-collection-docs --plugin-docs` must pass. Tools come from
-# tests/requirements-ee.txt (venv-ee). The tracked tree is staged as ansible_collections/keycloak_ops/clients,
-# so what is rendered is what would be committed. The result is DEST/build/html/index.html.
+# Before rendering, `antsibull-docs lint-collection-docs --plugin-docs` and `antsibull-changelog lint` must
+# pass. Tools come from tests/requirements-ee.txt (venv-ee). The tracked tree is staged as
+# ansible_collections/keycloak_ops/clients, so what is rendered is what would be committed. The result is
+# DEST/build/html/index.html.
 set -euo pipefail
 # shellcheck source=scripts/bootstrap.sh
 source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
@@ -30,6 +31,9 @@ export ANSIBLE_COLLECTIONS_PATH="$work" ANSIBLE_HOME="$work/.ansible"
 log "antsibull-docs lint-collection-docs --plugin-docs ($(antsibull-docs --version | head -1))"
 (cd "$collection" && antsibull-docs lint-collection-docs --plugin-docs --validate-collection-refs all \
    --check-extra-docs-refs .)
+
+log "antsibull-changelog lint ($(antsibull-changelog --version | head -1))"
+(cd "$collection" && antsibull-changelog lint)
 
 log "antsibull-docs sphinx-init --use-current keycloak_ops.clients -> $DEST"
 rm -rf "$DEST"

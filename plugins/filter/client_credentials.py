@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 name: client_credentials
 short_description: Credentials of provisioned clients, keyed by client id
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Turns the per-client results of the client modules (their C(clients) list) into a dict of client id
     to C(client_id), C(client_secret) (confidential clients returned with return_secret), C(realm), C(id),

@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 name: clients_of_kind
 short_description: The clients of one kind from an inventory list, ready for the client modules
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Selects the items of a list of client declarations whose C(kind) is the given one (items without
     C(kind) are V(confidential)) and removes the C(kind) key, so each item is a client module item.

@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 name: credentials_file
 short_description: Render OAuth client credentials as the file a consumer reads
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Maps client credentials to the key names a consumer expects (a preset or a custom mapping)
     and renders them as an env file, JSON, YAML or Java properties.

@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 name: client_secret
 short_description: The secret of Keycloak confidential clients, at template time
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Returns the current secret of each confidential client named in the terms, as
     M(keycloak_ops.clients.client_secret_info) does, one token for all of them.

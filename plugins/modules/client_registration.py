@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: client_registration
 short_description: A host registers its own Keycloak client, so its secret is born where it is used
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Registers, reads, updates and deletes one client through Keycloak's Client Registration Service
     (C(/realms/<realm>/clients-registrations/<provider>)), without admin credentials.

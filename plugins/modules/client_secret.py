@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: client_secret
 short_description: Regenerate, rotate by age, or retire the secret of Keycloak confidential clients
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - O(state=regenerated) gives one or many confidential clients a new secret, now or, with O(max_age), only
     when the current secret is that old or older (so a scheduled run changes nothing until a secret is due).

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: client_secret_info
 short_description: Read the secret of Keycloak confidential clients, and their rotated secret
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Returns the current secret of one or many confidential clients, when Keycloak created it and, when a
     secret-rotation client policy covers the client, when it expires.

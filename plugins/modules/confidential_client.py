@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: confidential_client
 short_description: Keycloak clients that hold a secret (service accounts and web applications)
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Makes one or many OpenID Connect confidential clients look as declared, and nothing more;
     settings not given are left as Keycloak (or another tool) has them.

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: initial_access_token
 short_description: Keycloak initial access tokens, to let hosts register their own clients
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Creates, lists and revokes the initial access tokens of a realm (the console's
     "Realm settings > Client registration > Initial access token" tab, or "Clients > Initial access token").

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: public_client
 short_description: Keycloak public clients (single-page, mobile, desktop and command-line apps)
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Makes one or many OpenID Connect public clients look as declared, and nothing more.
   - A public client has no secret; PKCE with C(S256) is enforced unless O(pkce_method=none),
