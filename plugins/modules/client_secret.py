@@ -98,6 +98,9 @@ options:
       - Name of the client profile and of the client policy set up with O(grace_period), and the value of the
         client attribute C(keycloak-ops.secret-rotation-policy) the policy matches.
       - Use different names for groups of clients that need different periods; a client belongs to one.
+      - To take a client out of the policy, set that attribute to an empty string, for example with
+        M(keycloak_ops.clients.confidential_client) and O(keycloak_ops.clients.confidential_client#module:attributes);
+        its next rotation is no longer graceful.
     type: str
     default: keycloak-ops-secret-rotation
 notes:

@@ -202,6 +202,22 @@ def test_graceful_rotation_keeps_both_secrets_then_retire_kills_the_old(keycloak
     assert ok(run_module("client_secret", dict(realm=realm, client_id="graceful", state="retired"), env))["changed"] is False
 
 
+def test_a_client_leaves_the_rotation_policy_through_its_attribute(keycloak, realm, oracle, env):
+    old = make_client(oracle, "leaving")
+    assert ok(run_module("client_secret", dict(realm=realm, client_id="leaving", grace_period="1h"), env))["graceful"]
+    # As the client_secret docs say: an empty policy attribute takes the client out of the policy.
+    left = ok(run_module("confidential_client", dict(realm=realm, client_id="leaving", service_accounts=True,
+                                                     attributes={"keycloak-ops.secret-rotation-policy": ""}), env))
+    assert left["changed"] is True
+    predicted = ok(run_module("client_secret", dict(realm=realm, client_id="leaving"), env, check=True))
+    assert predicted["graceful"] is False
+    current = secret_of(oracle, "leaving")
+    rotated = run_module("client_secret", dict(realm=realm, client_id="leaving"), env)
+    assert ok(rotated)["graceful"] is False and "the old secret stopped working at once" in rotated.output
+    assert token_error(keycloak, realm, "leaving", current) == "unauthorized_client"
+    assert old != current
+
+
 def test_graceful_rotation_under_load_fails_no_request(keycloak, realm, oracle, env):
     old = make_client(oracle, "under-load")
     run, loop, during = rotate_under_load(keycloak, realm, env, "under-load", old, dict(grace_period="10m"))
