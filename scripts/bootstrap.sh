@@ -43,6 +43,7 @@ ensure_venv() {  # ensure_venv DIR PYTHON REQUIREMENTS: rebuilt only when the re
   echo "$stamp" > "$dir/.stamp"
 }
 
+# shellcheck disable=SC2120  # its one option, --with-oldest, is optional
 bootstrap() {
   ensure_apt_packages openssl ca-certificates
   local py_new py_old

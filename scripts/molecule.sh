@@ -4,6 +4,7 @@
 # -vvv, checks that no secret of the scenario appears in its output, and removes everything it created.
 #   scripts/molecule.sh [SCENARIO...]    default: default rotate self_register docker
 set -euo pipefail
+# shellcheck source=scripts/bootstrap.sh
 source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
 
 VENV_MOLECULE="$KEYCLOAK_OPS_CACHE/venv-molecule"
