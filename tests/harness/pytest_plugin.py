@@ -9,6 +9,8 @@ Session fixtures (each started on first use, shared, stopped at session end):
 * ``keycloak_tls``      https only (throwaway CA in ``ca_path``; asks for, and trusts,
                         client certificates signed by that CA: ``client_cert``/``client_key``)
 * ``keycloak_prefixed`` served under ``/auth`` (``url`` ends with ``/auth``)
+* ``keycloak_previous`` the previous minor line (KEYCLOAK_PREVIOUS_VERSION), for compatibility tests;
+                        skipped when KEYCLOAK_URL names an external server (nothing is started then)
 * ``hashi_vault``       a HashiCorp Vault dev server (``vault_server.py``), or the one named by
                         VAULT_ADDR / VAULT_TOKEN; skips with the reason when neither can be had,
                         unless VAULT_REQUIRED=1 is set, where it fails
@@ -32,7 +34,7 @@ import threading
 import pytest
 
 from .counting_proxy import CountingProxy
-from .keycloak_server import HarnessUnavailable, KeycloakServer
+from .keycloak_server import KEYCLOAK_PREVIOUS_VERSION, HarnessUnavailable, KeycloakServer
 from .vault_server import VaultServer, VaultUnavailable
 
 _servers: list[tuple[str, KeycloakServer]] = []  # (label, server) for the terminal summary
@@ -77,6 +79,15 @@ def keycloak_tls():
 @pytest.fixture(scope="session")
 def keycloak_prefixed():
     with _start("prefixed", relative_path="/auth") as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def keycloak_previous():
+    if KeycloakServer.external_from_env() is not None:
+        pytest.skip(f"Keycloak {KEYCLOAK_PREVIOUS_VERSION} compatibility: KEYCLOAK_URL names an external server, "
+                    "so the suite starts no Keycloak of its own")
+    with _start(f"previous ({KEYCLOAK_PREVIOUS_VERSION})", version=KEYCLOAK_PREVIOUS_VERSION) as server:
         yield server
 
 

@@ -51,14 +51,15 @@ import zipfile
 from pathlib import Path
 
 KEYCLOAK_VERSION = "26.7.3"
-DIST_SHA512 = (
-    "15c764765576eef267cf15cc5225a5826b5394a25a83d9bfa5b8544e4bbba690"
-    "cb743c9d384200b93bb71ee4c4a328e1dd8c0a00f822fd3e6e154f14b1e47216"
-)
-DIST_URL = (
-    "https://repo.maven.apache.org/maven2/org/keycloak/keycloak-quarkus-dist/"
-    f"{KEYCLOAK_VERSION}/keycloak-quarkus-dist-{KEYCLOAK_VERSION}.zip"
-)
+# The previous minor line, for the compatibility tests (its initial-access-token create answers 200, not 201).
+KEYCLOAK_PREVIOUS_VERSION = "26.5.6"
+# SHA-512 of each distribution zip we run, pinned here (Maven Central publishes the same in a .sha512 file).
+DIST_SHA512 = {
+    "26.7.3": "15c764765576eef267cf15cc5225a5826b5394a25a83d9bfa5b8544e4bbba690"
+              "cb743c9d384200b93bb71ee4c4a328e1dd8c0a00f822fd3e6e154f14b1e47216",
+    "26.5.6": "c99ce49dc0a8072dae359471bf510fe8594b906297ffd3a9cfdd70226af32155"
+              "7269b7794f1a913495715db63c4fe29004c551e69952beefa7d8f9b2de0e86c5",
+}
 MIN_JAVA = 21
 FEATURES = "client-secret-rotation"
 ADMIN_USER = "admin"
@@ -93,40 +94,48 @@ def _sha512(path: Path) -> str:
     return h.hexdigest()
 
 
-def fetch_zip() -> Path:
+def dist_url(version: str) -> str:
+    return ("https://repo.maven.apache.org/maven2/org/keycloak/keycloak-quarkus-dist/"
+            f"{version}/keycloak-quarkus-dist-{version}.zip")
+
+
+def fetch_zip(version: str = KEYCLOAK_VERSION) -> Path:
     """Return the verified distribution zip, downloading it if needed."""
+    if version not in DIST_SHA512:
+        raise HarnessUnavailable(f"no pinned SHA-512 for Keycloak {version} (known: {', '.join(DIST_SHA512)})")
     cache = cache_dir()
     cache.mkdir(parents=True, exist_ok=True)
-    zip_path = cache / f"keycloak-quarkus-dist-{KEYCLOAK_VERSION}.zip"
+    zip_path = cache / f"keycloak-quarkus-dist-{version}.zip"
+    url = dist_url(version)
     if not zip_path.exists():
-        _log(f"downloading {DIST_URL}")
+        _log(f"downloading {url}")
         fd, tmp = tempfile.mkstemp(dir=cache, prefix=".download-")
         try:
-            with os.fdopen(fd, "wb") as out, urllib.request.urlopen(DIST_URL, timeout=60) as resp:
+            with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=60) as resp:
                 shutil.copyfileobj(resp, out, 1 << 20)
             os.replace(tmp, zip_path)  # a half-written zip is never visible under the real name
         except OSError as exc:
-            raise HarnessUnavailable(f"cannot download {DIST_URL}: {exc}") from exc
+            raise HarnessUnavailable(f"cannot download {url}: {exc}") from exc
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
     # Verify every time: the cache is writable by anything running as this user.
     actual = _sha512(zip_path)
-    if actual != DIST_SHA512:
+    if actual != DIST_SHA512[version]:
         zip_path.unlink()
         raise HarnessUnavailable(
-            f"SHA-512 mismatch for {zip_path} (got {actual[:16]}..., want {DIST_SHA512[:16]}...); "
+            f"SHA-512 mismatch for {zip_path} (got {actual[:16]}..., want {DIST_SHA512[version][:16]}...); "
             "the file was deleted, run again to re-download"
         )
     return zip_path
 
 
-def dist_home() -> Path:
+def dist_home(version: str = KEYCLOAK_VERSION) -> Path:
     """Return the unpacked, pristine distribution (unpacked once into the cache)."""
-    home = cache_dir() / f"keycloak-{KEYCLOAK_VERSION}"
+    home = cache_dir() / f"keycloak-{version}"
     if (home / "bin" / "kc.sh").exists():
         return home
-    zip_path = fetch_zip()
+    zip_path = fetch_zip(version)
     tmp = Path(tempfile.mkdtemp(dir=cache_dir(), prefix=".unpack-"))
     try:
         with zipfile.ZipFile(zip_path) as zf:
@@ -136,7 +145,7 @@ def dist_home() -> Path:
                 if mode:  # zipfile drops permissions; kc.sh must stay executable
                     os.chmod(target, mode)
         try:
-            os.rename(tmp / f"keycloak-{KEYCLOAK_VERSION}", home)
+            os.rename(tmp / f"keycloak-{version}", home)
         except OSError:
             if not (home / "bin" / "kc.sh").exists():  # lost a race only if the winner is complete
                 raise
@@ -186,7 +195,7 @@ def find_java_home() -> Path:
     found = [f for f in found if f[0] >= MIN_JAVA]
     if not found:
         raise HarnessUnavailable(
-            f"Keycloak {KEYCLOAK_VERSION} needs Java {MIN_JAVA}+; none found in $KEYCLOAK_JAVA_HOME, "
+            f"Keycloak 26 needs Java {MIN_JAVA}+; none found in $KEYCLOAK_JAVA_HOME, "
             "$JAVA_HOME or /usr/lib/jvm/*. Install one (e.g. Temurin 21) and set KEYCLOAK_JAVA_HOME."
         )
     return max(found)[1]
@@ -361,12 +370,14 @@ class KeycloakServer:
 
     @classmethod
     def start(cls, tls: bool = False, relative_path: str = "", client_auth: str = "none",
-              timeout: float | None = None, detach: bool = False, _seed: bool = True) -> "KeycloakServer":
+              timeout: float | None = None, detach: bool = False, _seed: bool = True,
+              version: str = KEYCLOAK_VERSION) -> "KeycloakServer":
         """Start a local Keycloak and wait until /health/ready answers 200.
 
         client_auth="request" (TLS only) makes Keycloak ask for a client certificate and
         trust the throwaway CA for it, for mTLS tests.  detach=True leaves the server
-        running when this interpreter exits (stop it with stop_detached()).
+        running when this interpreter exits (stop it with stop_detached()).  version is
+        one of DIST_SHA512's (the pinned KEYCLOAK_VERSION unless a test asks for another).
         """
         if client_auth != "none" and not tls:
             raise ValueError("client_auth needs tls=True")
@@ -375,7 +386,7 @@ class KeycloakServer:
         if timeout is None:
             timeout = float(os.environ.get("KEYCLOAK_START_TIMEOUT") or 240)
         java_home = find_java_home()
-        dist = dist_home()
+        dist = dist_home(version)
 
         # start-dev forces plain HTTP on (its profile pins http-enabled=true), so a
         # TLS-only server has to run in production mode; dev-file DB + local cache
@@ -391,7 +402,7 @@ class KeycloakServer:
         if client_auth != "none":
             build_opts.append(f"--https-client-auth={client_auth}")
         build_key = hashlib.sha256("\n".join([command, *sorted(build_opts)]).encode()).hexdigest()[:16]
-        build_cache = cache_dir() / f"keycloak-{KEYCLOAK_VERSION}-builds" / build_key
+        build_cache = cache_dir() / f"keycloak-{version}-builds" / build_key
         # A fresh install spends ~6 s creating the DB schema, master realm and admin.
         # We do that once per variant and start later instances from a copy of that
         # database, giving the admin a new random password right after start (the
@@ -400,7 +411,7 @@ class KeycloakServer:
         use_template = _seed and not os.environ.get("KEYCLOAK_NO_DB_TEMPLATE")
         if use_template and not (db_template / "admin.json").exists():
             _make_db_template(db_template, tls=tls, relative_path=relative_path,
-                              client_auth=client_auth, timeout=timeout)
+                              client_auth=client_auth, timeout=timeout, version=version)
         seeded = use_template and (db_template / "admin.json").exists()
 
         instance = Path(tempfile.mkdtemp(prefix="keycloak-ops-"))
@@ -455,7 +466,7 @@ class KeycloakServer:
                 ca_path=str(certs["ca.pem"]) if tls else None,
                 client_cert=str(certs["client.pem"]) if tls else None,
                 client_key=str(certs["client.key"]) if tls else None,
-                log_path=str(log_path), version=KEYCLOAK_VERSION, started_by_us=True,
+                log_path=str(log_path), version=version, started_by_us=True,
                 pid=proc.pid, instance_dir=str(instance), _proc=proc,
             )
             if not detach:
