@@ -2,6 +2,7 @@
 import json
 import os
 import re
+import subprocess
 import uuid
 
 import pytest
@@ -35,7 +36,38 @@ def test_demo_playbook_converges_and_keeps_secrets_out_of_output(keycloak, tmp_p
         assert re.search(r"%s\s+: ok=\d+\s+changed=0 " % host, second.output), second.output[-1500:]
     assert (output / "credentials.vault.yml").read_text().startswith("$ANSIBLE_VAULT;1.2;AES256;demo")
     assert secret not in second.output
+    assert_secrets_stay_out_of_git_and_owner_only(keycloak, realm, output)
     admin_client(keycloak).delete_realm(realm)
+
+
+def assert_secrets_stay_out_of_git_and_owner_only(keycloak, realm, output):
+    """Every secret the demo handled is only in owner-only files outside what git would commit."""
+    oracle = admin_client(keycloak, realm)
+    secrets = [oracle.get_client_secrets(oracle.get_client_id(c))["value"]
+               for c in ("mlflow-tracking", "flask-app", "open-metadata")]
+    holders = []
+    for directory, _dirs, files in os.walk(str(output)):
+        for name in files:
+            path = os.path.join(directory, name)
+            with open(path, errors="replace") as handle:
+                content = handle.read()
+            if name == "vault-password" or any(secret in content for secret in secrets):
+                holders.append(path)
+                assert os.stat(path).st_mode & 0o077 == 0, "%s is readable by others" % path
+    assert len(holders) == 4, holders  # three credential files and the vault password
+    # ./scripts/demo writes to demo-output/ in the checkout: git must ignore it...
+    ignored = subprocess.run(["git", "-C", REPO, "check-ignore", "-q", "demo-output/mlflow-server/oidc.env"],
+                             check=False)
+    assert ignored.returncode == 0, "demo-output/ is not ignored by git"
+    # ...and nothing git would commit (tracked or not ignored) holds a secret of the run.
+    listed = subprocess.run(["git", "-C", REPO, "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                            capture_output=True, check=True).stdout.decode().split("\0")
+    for relative in filter(None, listed):
+        path = os.path.join(REPO, relative)
+        if os.path.isfile(path):
+            with open(path, "rb") as handle:
+                content = handle.read()
+            assert not any(secret.encode() in content for secret in secrets), "a secret in %s" % relative
 
 
 def test_keycloak_dev_role_starts_reuses_and_stops(tmp_path):
