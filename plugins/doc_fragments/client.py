@@ -8,9 +8,9 @@ __metaclass__ = type
 
 
 class ModuleDocFragment(object):
-    # Options every client module takes, for one client or as defaults of each item of clients.
-    DOCUMENTATION = r"""
-options:
+    # Which client(s) a task addresses: shared by the client modules (DOCUMENTATION) and the
+    # secret modules (TARGETS), whose items carry only a client id and a realm.
+    _REALM_AND_CLIENT_ID = r"""
   realm:
     description:
       - Realm of the client(s).
@@ -23,7 +23,22 @@ options:
       - Exactly one of O(client_id) and O(clients) is required.
     type: str
     aliases:
-      - clientId
+      - clientId"""
+
+    TARGETS = r"""
+options:""" + _REALM_AND_CLIENT_ID + r"""
+  clients:
+    description:
+      - Many clients in one task, served by one token and one HTTP session.
+      - Each item is a client id, or a dict with O(client_id) and optionally O(realm).
+        The top-level O(realm) is the default of every item.
+    type: list
+    elements: raw
+"""
+
+    # Options every client module takes, for one client or as defaults of each item of clients.
+    DOCUMENTATION = r"""
+options:""" + _REALM_AND_CLIENT_ID + r"""
   clients:
     description:
       - Many clients in one task, served by one token and one HTTP session.

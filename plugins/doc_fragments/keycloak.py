@@ -11,8 +11,9 @@ class ModuleDocFragment(object):
     # Option names follow community.general's Keycloak modules so that a
     # module_defaults block written for them carries over unchanged, and the
     # environment variables follow terraform-provider-keycloak.
-    DOCUMENTATION = r"""
-options:
+    # The options that reach the server: on their own for modules that need no admin login
+    # (client_registration), and part of DOCUMENTATION below.
+    _SERVER_OPTIONS = r"""
   auth_keycloak_url:
     description:
       - Base URL of the Keycloak server, for example V(https://sso.example.com).
@@ -23,6 +24,42 @@ options:
     required: true
     aliases:
       - url
+  validate_certs:
+    description:
+      - Verify the TLS certificate of the server.
+      - Prefer O(ca_path) for a private CA; disable only for throwaway test servers.
+    type: bool
+    default: true
+  ca_path:
+    description:
+      - PEM file of the CA certificates that signed the server certificate.
+      - If not set, the value of the E(KEYCLOAK_CA_PATH) environment variable is used.
+    type: path
+  client_cert:
+    description:
+      - PEM client certificate for mutual TLS with the server (or the proxy in front of it).
+      - If not set, the value of the E(KEYCLOAK_CLIENT_CERT) environment variable is used.
+    type: path
+  client_key:
+    description:
+      - PEM private key of O(client_cert).
+      - If not set, the value of the E(KEYCLOAK_CLIENT_KEY) environment variable is used.
+    type: path
+  connection_timeout:
+    description:
+      - Seconds to wait for the server on each request.
+      - Connection errors and HTTP 502, 503 and 504 answers are retried up to three times with backoff.
+    type: int
+    default: 10"""
+
+    SERVER = r"""
+options:""" + _SERVER_OPTIONS + r"""
+requirements:
+  - python-keycloak >= 5.0.0
+"""
+
+    DOCUMENTATION = r"""
+options:
   auth_realm:
     description:
       - Realm in which the credentials below authenticate (not necessarily the realm being managed).
@@ -60,34 +97,7 @@ options:
       - An access token to use as is, instead of logging in.
       - It cannot be renewed, so it must outlive the task.
       - If not set, the value of the E(KEYCLOAK_ACCESS_TOKEN) environment variable is used.
-    type: str
-  validate_certs:
-    description:
-      - Verify the TLS certificate of the server.
-      - Prefer O(ca_path) for a private CA; disable only for throwaway test servers.
-    type: bool
-    default: true
-  ca_path:
-    description:
-      - PEM file of the CA certificates that signed the server certificate.
-      - If not set, the value of the E(KEYCLOAK_CA_PATH) environment variable is used.
-    type: path
-  client_cert:
-    description:
-      - PEM client certificate for mutual TLS with the server (or the proxy in front of it).
-      - If not set, the value of the E(KEYCLOAK_CLIENT_CERT) environment variable is used.
-    type: path
-  client_key:
-    description:
-      - PEM private key of O(client_cert).
-      - If not set, the value of the E(KEYCLOAK_CLIENT_KEY) environment variable is used.
-    type: path
-  connection_timeout:
-    description:
-      - Seconds to wait for the server on each request.
-      - Connection errors and HTTP 502, 503 and 504 answers are retried up to three times with backoff.
-    type: int
-    default: 10
+    type: str""" + _SERVER_OPTIONS + r"""
 requirements:
   - python-keycloak >= 5.0.0
 notes:

@@ -55,7 +55,7 @@ POLICY_ADVICE = {
 }
 FILE_KEYS = ('keycloak_url', 'realm', 'provider', 'client_id', 'id', 'secret', 'registration_access_token',
              'registration_client_uri', 'token_endpoint')
-CONNECTION_OPTIONS = ('auth_keycloak_url', 'validate_certs', 'ca_path', 'connection_timeout')
+CONNECTION_OPTIONS = ('auth_keycloak_url', 'validate_certs', 'ca_path', 'client_cert', 'client_key', 'connection_timeout')
 
 
 class RegistrationError(Exception):

@@ -30,6 +30,8 @@ description:
     client id is already taken.
 author:
   - keycloak_ops maintainers (@keycloak-ops)
+extends_documentation_fragment:
+  - keycloak_ops.clients.keycloak.SERVER
 attributes:
   check_mode:
     description:
@@ -41,32 +43,6 @@ attributes:
     description: Shows the fields of O(metadata) as registered before and after, with every secret masked.
     support: full
 options:
-  auth_keycloak_url:
-    description:
-      - Base URL of the Keycloak server as the host reaches it, for example V(https://sso.example.com).
-      - A path prefix such as the legacy V(/auth) is kept, with or without a trailing slash.
-      - If not set, the value of the E(KEYCLOAK_URL) environment variable is used.
-    type: str
-    required: true
-    aliases:
-      - url
-  validate_certs:
-    description:
-      - Verify the TLS certificate of the server.
-      - Prefer O(ca_path) for a private CA; disable only for throwaway test servers.
-    type: bool
-    default: true
-  ca_path:
-    description:
-      - PEM file, on the host, of the CA certificates that signed the server certificate.
-      - If not set, the value of the E(KEYCLOAK_CA_PATH) environment variable is used.
-    type: path
-  connection_timeout:
-    description:
-      - Seconds to wait for the server on each request.
-      - Connection errors and HTTP 502, 503 and 504 answers are retried up to three times with backoff.
-    type: int
-    default: 10
   realm:
     description: Realm of the client.
     type: str
@@ -146,8 +122,6 @@ options:
       - Run such a task with C(no_log=true).
     type: bool
     default: false
-requirements:
-  - python-keycloak >= 5.0.0
 notes:
   - Needs no admin credentials, and does not take the admin connection options of the other modules
     (nor is it in their C(keycloak) action group), so that admin credentials set in C(module_defaults)

@@ -22,6 +22,8 @@ description:
     It is a client profile and a client policy, both named O(rotation_policy); the policy's C(client-attributes)
     condition matches the client attribute C(keycloak-ops.secret-rotation-policy), which the module sets on each
     client of the task. Other clients of the realm are not affected.
+  - Every client of the task is read before the first write; an unknown or public client fails the task with
+    nothing changed.
   - O(state=retired) deletes the rotated secret once every consumer uses the new one, so that the previous secret
     stops working before its grace period ends.
   - The new secret is returned in RV(secret); run such a task with C(no_log=true). Diffs and warnings never
@@ -31,6 +33,7 @@ author:
 extends_documentation_fragment:
   - keycloak_ops.clients.keycloak
   - keycloak_ops.clients.keycloak.ACTIONGROUPS
+  - keycloak_ops.clients.client.TARGETS
 attributes:
   check_mode:
     description:
@@ -41,27 +44,6 @@ attributes:
     description: Shows the secret (masked) as changed, its creation time, the rotated secret (masked) and the policy.
     support: full
 options:
-  realm:
-    description:
-      - Realm of the client(s).
-      - An item of O(clients) may set its own.
-    type: str
-    default: master
-  client_id:
-    description:
-      - The C(clientId) of the client, looked up by exact match.
-      - Exactly one of O(client_id) and O(clients) is required.
-    type: str
-    aliases:
-      - clientId
-  clients:
-    description:
-      - Many clients in one task, served by one token and one HTTP session.
-      - Each item is a client id, or a dict with O(client_id) and optionally O(realm).
-        The top-level O(realm) is the default of every item.
-      - Every client is read before the first write; an unknown or public client fails the task with nothing changed.
-    type: list
-    elements: raw
   state:
     description:
       - V(regenerated) gives the client a new secret (with O(max_age), only when the current one is due).

@@ -25,6 +25,7 @@ author:
 extends_documentation_fragment:
   - keycloak_ops.clients.keycloak
   - keycloak_ops.clients.keycloak.ACTIONGROUPS
+  - keycloak_ops.clients.client.TARGETS
 attributes:
   check_mode:
     description: Reads only; runs the same in check mode.
@@ -32,27 +33,7 @@ attributes:
   diff_mode:
     description: Changes nothing, so there is no diff.
     support: none
-options:
-  realm:
-    description:
-      - Realm of the client(s).
-      - An item of O(clients) may set its own.
-    type: str
-    default: master
-  client_id:
-    description:
-      - The C(clientId) of the client, looked up by exact match.
-      - Exactly one of O(client_id) and O(clients) is required.
-    type: str
-    aliases:
-      - clientId
-  clients:
-    description:
-      - Many clients in one task, served by one token and one HTTP session.
-      - Each item is a client id, or a dict with O(client_id) and optionally O(realm).
-        The top-level O(realm) is the default of every item.
-    type: list
-    elements: raw
+options: {}
 notes:
   - Needs the C(manage-clients) role of realm-management in the realm of the clients.
   - Costs two requests per client, three when it has a rotated secret; the module never lists all clients.

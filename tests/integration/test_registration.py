@@ -342,3 +342,23 @@ def test_self_register_playbook(keycloak, realm, env, tmp_path):
     joined = run_playbook(PLAYBOOK, env, inventory=str(inventory), extra_vars=extra)
     assert joined.rc == 0 and "allows 1 registrations" in joined.output, joined.output[-3000:]
     assert stored(files["app3"])["client_id"] == "self-app3"
+
+
+def test_registration_over_tls_with_ca_path_and_client_certificate(keycloak_tls, tmp_path):
+    """A host behind TLS (private CA, client certificate for an mTLS proxy) registers with the connection
+    options of every other module."""
+    realm = new_realm(keycloak_tls, prefix="tls-reg")
+    try:
+        admin_env = ansible_env(keycloak_tls, KEYCLOAK_CA_PATH=keycloak_tls.ca_path)
+        iat = mint(admin_env, realm)
+        host_env = ansible_env(None, KEYCLOAK_URL=keycloak_tls.url, KEYCLOAK_CA_PATH=keycloak_tls.ca_path,
+                               KEYCLOAK_CLIENT_CERT=keycloak_tls.client_cert, KEYCLOAK_CLIENT_KEY=keycloak_tls.client_key)
+        run = register(host_env, realm, tmp_path / "tls.json", iat["token"], client_id="tls-host", metadata=SERVICE)
+        assert run.rc == 0 and run.result["changed"] is True, run.output
+        status, body = oidc.client_credentials(keycloak_tls, realm, "tls-host", stored(tmp_path / "tls.json")["secret"])
+        assert status == 200, body
+        without_ca = register(ansible_env(None, KEYCLOAK_URL=keycloak_tls.url), realm, tmp_path / "tls.json",
+                              client_id="tls-host")
+        assert without_ca.rc != 0 and "ca_path" in without_ca.result["msg"], without_ca.output
+    finally:
+        admin_client(keycloak_tls).delete_realm(realm)
