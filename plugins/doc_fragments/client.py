@@ -8,9 +8,9 @@ __metaclass__ = type
 
 
 class ModuleDocFragment(object):
-    # Which client(s) a task addresses: shared by the client modules (DOCUMENTATION) and the
-    # secret modules (TARGETS), whose items carry only a client id and a realm.
-    _REALM_AND_CLIENT_ID = r"""
+    # Which client(s) a task addresses, for every module that takes client_id or clients.
+    TARGET = r"""
+options:
   realm:
     description:
       - Realm of the client(s).
@@ -23,10 +23,12 @@ class ModuleDocFragment(object):
       - Exactly one of O(client_id) and O(clients) is required.
     type: str
     aliases:
-      - clientId"""
+      - clientId
+"""
 
-    TARGETS = r"""
-options:""" + _REALM_AND_CLIENT_ID + r"""
+    # The clients option of the secret modules, whose items carry only a client id and a realm.
+    SECRET_ITEMS = r"""
+options:
   clients:
     description:
       - Many clients in one task, served by one token and one HTTP session.
@@ -38,7 +40,7 @@ options:""" + _REALM_AND_CLIENT_ID + r"""
 
     # Options every client module takes, for one client or as defaults of each item of clients.
     DOCUMENTATION = r"""
-options:""" + _REALM_AND_CLIENT_ID + r"""
+options:
   clients:
     description:
       - Many clients in one task, served by one token and one HTTP session.

@@ -11,9 +11,10 @@ class ModuleDocFragment(object):
     # Option names follow community.general's Keycloak modules so that a
     # module_defaults block written for them carries over unchanged, and the
     # environment variables follow terraform-provider-keycloak.
-    # The options that reach the server: on their own for modules that need no admin login
-    # (client_registration), and part of DOCUMENTATION below.
-    _SERVER_OPTIONS = r"""
+    # The options that reach the server. Every module extends this; modules that log in as an admin
+    # extend DOCUMENTATION (the credentials) too, client_registration does not.
+    SERVER = r"""
+options:
   auth_keycloak_url:
     description:
       - Base URL of the Keycloak server, for example V(https://sso.example.com).
@@ -50,10 +51,7 @@ class ModuleDocFragment(object):
       - Seconds to wait for the server on each request.
       - Connection errors and HTTP 502, 503 and 504 answers are retried up to three times with backoff.
     type: int
-    default: 10"""
-
-    SERVER = r"""
-options:""" + _SERVER_OPTIONS + r"""
+    default: 10
 requirements:
   - python-keycloak >= 5.0.0
 """
@@ -97,7 +95,7 @@ options:
       - An access token to use as is, instead of logging in.
       - It cannot be renewed, so it must outlive the task.
       - If not set, the value of the E(KEYCLOAK_ACCESS_TOKEN) environment variable is used.
-    type: str""" + _SERVER_OPTIONS + r"""
+    type: str
 requirements:
   - python-keycloak >= 5.0.0
 notes:

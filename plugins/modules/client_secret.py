@@ -32,8 +32,10 @@ author:
   - keycloak_ops maintainers (@keycloak-ops)
 extends_documentation_fragment:
   - keycloak_ops.clients.keycloak
+  - keycloak_ops.clients.keycloak.SERVER
   - keycloak_ops.clients.keycloak.ACTIONGROUPS
-  - keycloak_ops.clients.client.TARGETS
+  - keycloak_ops.clients.client.TARGET
+  - keycloak_ops.clients.client.SECRET_ITEMS
 attributes:
   check_mode:
     description:

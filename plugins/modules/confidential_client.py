@@ -23,8 +23,10 @@ author:
   - keycloak_ops maintainers (@keycloak-ops)
 extends_documentation_fragment:
   - keycloak_ops.clients.keycloak
+  - keycloak_ops.clients.keycloak.SERVER
   - keycloak_ops.clients.keycloak.ACTIONGROUPS
   - keycloak_ops.clients.client
+  - keycloak_ops.clients.client.TARGET
 attributes:
   check_mode:
     description: Predicts the change without any write request.

@@ -25,6 +25,7 @@ author:
   - keycloak_ops maintainers (@keycloak-ops)
 extends_documentation_fragment:
   - keycloak_ops.clients.keycloak
+  - keycloak_ops.clients.keycloak.SERVER
   - keycloak_ops.clients.keycloak.ACTIONGROUPS
 attributes:
   check_mode:
