@@ -7,8 +7,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible.module_utils.basic import AnsibleModule
+
 from ansible_collections.keycloak_ops.clients.plugins.module_utils.client_options import (
-    InvalidClient, client_items, merged_options, secret_values, validate,
+    InvalidClient, client_items, given_secrets, merged_options, validate,
 )
 from ansible_collections.keycloak_ops.clients.plugins.module_utils.clients import ClientReconciler
 from ansible_collections.keycloak_ops.clients.plugins.module_utils.connection import (
@@ -18,6 +20,22 @@ from ansible_collections.keycloak_ops.clients.plugins.module_utils.masking impor
 
 # Shorter strings are too likely to appear elsewhere in output to be scrubbed as secrets.
 MIN_SCRUBBED_LENGTH = 8
+
+
+class ClientsModule(AnsibleModule):
+    """An AnsibleModule whose O(clients) items may carry secrets.
+
+    Raw list items cannot be marked no_log, so their secrets are registered as soon as the parameters are read:
+    before a validation error, the invocation log (syslog/journal) or any result could show them.
+    """
+
+    def __init__(self, client_options, **kwargs):
+        self._client_options = client_options
+        super(ClientsModule, self).__init__(**kwargs)
+
+    def _load_params(self):
+        super(ClientsModule, self)._load_params()
+        self.no_log_values.update(given_secrets(self.params.get('clients'), self._client_options))
 
 
 def _label(index, options, many):
@@ -30,7 +48,6 @@ def run_client_module(module, kind, client_options):
         items = client_items(module.params, client_options)
     except InvalidClient as exc:
         module.fail_json(msg=str(exc))
-    _scrub(module, secret_values(items))
 
     merged = []
     for index, options in enumerate(items):

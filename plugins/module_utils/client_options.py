@@ -140,9 +140,14 @@ def client_items(params, client_options):
     return items
 
 
-def secret_values(items):
-    """Secrets given inside O(clients) items; Ansible does not know they are no_log, so the module registers them."""
-    return set(item['secret'] for item in items if item.get('secret'))
+def given_secrets(raw_items, client_options):
+    """Values of no_log options (by name or alias) inside raw O(clients) items, which Ansible cannot mark no_log."""
+    names = set()
+    for name, spec in client_options.items():
+        if spec.get('no_log'):
+            names.update([name] + list(spec.get('aliases') or []))
+    return set(str(value) for item in raw_items or [] if isinstance(item, dict)
+               for key, value in item.items() if key in names and value)
 
 
 # -- validation ------------------------------------------------------------------------------

@@ -243,7 +243,8 @@ class ClientReconciler(object):
             if replanned['current'] is None:
                 raise KeycloakOpsError("Keycloak reports client '%s' as existing in realm '%s' but it cannot be read"
                                        % (plan['client_id'], plan['realm']))
-            result = self._update(replanned)
+            plan.update(replanned)  # the caller reads the client through plan (its id, for the secret)
+            result = self._update(plan)
             # Most likely our own POST succeeded before a retry: the client exists because of this task.
             result['changed'] = True
             return result

@@ -127,9 +127,7 @@ clients:
   sample: [{"client_id": "dashboard-spa", "realm": "apps", "changed": false, "state": "present"}]
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.keycloak_ops.clients.plugins.module_utils.client_module import run_client_module
+from ansible_collections.keycloak_ops.clients.plugins.module_utils.client_module import ClientsModule, run_client_module
 from ansible_collections.keycloak_ops.clients.plugins.module_utils.client_options import (
     PUBLIC_OPTIONS, module_argument_spec,
 )
@@ -139,7 +137,7 @@ from ansible_collections.keycloak_ops.clients.plugins.module_utils.connection im
 def main():
     argument_spec = keycloak_argument_spec()
     argument_spec.update(module_argument_spec(PUBLIC_OPTIONS))
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
+    module = ClientsModule(PUBLIC_OPTIONS, argument_spec=argument_spec, supports_check_mode=True,
                            required_one_of=[('client_id', 'clients')], mutually_exclusive=[('client_id', 'clients')])
     run_client_module(module, 'public', PUBLIC_OPTIONS)
 

@@ -167,6 +167,20 @@ def test_secrets_stay_out_of_diff_and_verbose_output(keycloak, realm, oracle, en
     assert "(changed)" in run.output, "a changed secret shows as changed, masked"
 
 
+def test_secrets_inside_clients_items_stay_out_of_output_even_when_the_task_fails(realm, env):
+    """Items of clients cannot be marked no_log: their secrets are registered before anything can show them."""
+    failed = run_module("confidential_client", dict(realm=realm, clients=[
+        dict(client_id="item-secret", preset="service", secret="tiny-pw"),
+        dict(client_id="item-secret", preset="service", secret="another-given-secret-99"),
+    ]), env, verbosity=4)
+    assert failed.rc != 0 and "already declared" in failed.output, failed.output[-2000:]
+    ok = run_module("confidential_client", dict(realm=realm, clients=[
+        dict(client_id="item-secret", preset="service", secret="tiny-pw")]), env, diff=True, verbosity=4)
+    assert ok.rc == 0, ok.output[-2000:]
+    for run in (failed, ok):
+        assert "tiny-pw" not in run.output and "another-given-secret-99" not in run.output
+
+
 def test_protocol_mappers_and_attributes(realm, oracle, env, counting_proxy):
     args = dict(realm=realm, client_id="api-consumer", preset="service",
                 protocol_mappers=[{"name": "audience", "protocolMapper": "oidc-audience-mapper",

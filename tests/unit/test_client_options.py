@@ -2,7 +2,7 @@
 import pytest
 
 from ansible_collections.keycloak_ops.clients.plugins.module_utils.client_options import (
-    CONFIDENTIAL_OPTIONS, PUBLIC_OPTIONS, InvalidClient, client_items, desired_state, merged_options,
+    CONFIDENTIAL_OPTIONS, PUBLIC_OPTIONS, InvalidClient, client_items, desired_state, given_secrets, merged_options,
     module_argument_spec, representation_changes, validate,
 )
 
@@ -102,3 +102,11 @@ def test_changes_only_cover_declared_fields():
     assert representation_changes(desired, current) == {}
     current["publicClient"] = True
     assert representation_changes(desired, current) == {"publicClient": False}
+
+
+def test_given_secrets_found_in_raw_items_by_name_and_alias_whatever_their_length():
+    options = dict(client_id=dict(type='str'), secret=dict(type='str', no_log=True, aliases=['client_secret']))
+    raw = ['just-an-id', {'client_id': 'a', 'secret': 'short'}, {'client_id': 'b', 'client_secret': 'aliased-secret'},
+           {'client_id': 'c'}, 42]
+    assert given_secrets(raw, options) == {'short', 'aliased-secret'}
+    assert given_secrets(None, options) == set()

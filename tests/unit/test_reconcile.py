@@ -50,6 +50,15 @@ def test_retried_create_that_meets_409_rereads_and_converges():
     assert api.writes == [('POST', 'admin/realms/r/clients')], "no second create, no needless update"
 
 
+def test_after_a_409_the_plan_holds_the_client_that_exists():
+    """return_secret reads the secret through the plan: it must name the client found after the conflict."""
+    api = StubAPI(create_conflicts=True)
+    reconciler = ClientReconciler(api, 'confidential')
+    plan = reconciler.plan(options())
+    reconciler.apply(plan)
+    assert plan['current']['id'] == 'uuid-1'
+
+
 def test_existing_client_in_desired_state_needs_no_write():
     current = {'id': 'u', 'clientId': 'svc', 'publicClient': False, 'serviceAccountsEnabled': True,
                'standardFlowEnabled': False, 'directAccessGrantsEnabled': False, 'defaultClientScopes': ['email']}

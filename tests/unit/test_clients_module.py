@@ -1,0 +1,36 @@
+"""ClientsModule registers the secrets inside clients items before AnsibleModule logs its invocation."""
+import pytest
+from ansible.module_utils import basic
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.keycloak_ops.clients.plugins.module_utils.client_module import ClientsModule
+from ansible_collections.keycloak_ops.clients.plugins.module_utils.client_options import (
+    CONFIDENTIAL_OPTIONS, module_argument_spec,
+)
+from ansible_collections.keycloak_ops.clients.plugins.module_utils.connection import keycloak_argument_spec
+
+
+@pytest.fixture
+def logged(monkeypatch):
+    messages = []
+    monkeypatch.setattr(basic.AnsibleModule, "log", lambda self, msg, log_args=None: messages.append((msg, log_args)))
+    return messages
+
+
+def make_module(args):
+    spec = keycloak_argument_spec()
+    spec.update(module_argument_spec(CONFIDENTIAL_OPTIONS))
+    with patch_module_args(args):
+        return ClientsModule(CONFIDENTIAL_OPTIONS, argument_spec=spec, supports_check_mode=True)
+
+
+def test_secrets_of_items_are_not_in_the_invocation_log(logged):
+    module = make_module({
+        "auth_keycloak_url": "http://127.0.0.1:1", "realm": "r",
+        "clients": [{"client_id": "a", "secret": "tiny-pw"}, "b", {"client_id": "c", "secret": "given-secret-99"}],
+    })
+    assert {"tiny-pw", "given-secret-99"} <= module.no_log_values
+    assert logged, "AnsibleModule logged its invocation"
+    for message, log_args in logged:
+        assert "tiny-pw" not in message and "given-secret-99" not in message
+        assert "tiny-pw" not in repr(log_args) and "given-secret-99" not in repr(log_args)
