@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
 # ansible-test integration targets against a real Keycloak from the harness (or KEYCLOAK_URL/USER/PASSWORD).
 set -euo pipefail
-REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=scripts/bootstrap.sh
+source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
 STAGE="${TMPDIR:-/tmp}/keycloak_ops-stage-integration"
 DEST="$STAGE/ansible_collections/keycloak_ops/clients"
 rm -rf "$STAGE"
-mkdir -p "$DEST"
-(cd "$REPO" && git ls-files -z --cached --others --exclude-standard | tar --null -T - -cf - | tar -xf - -C "$DEST")
+stage_collection "$DEST"
 cd "$DEST"
+PYTHON_VERSION="$(python_version)"
+export PYTHON_VERSION
 # The harness exports KEYCLOAK_URL/USER/PASSWORD to the command; ansible-test reads targets' vars from this file.
 # shellcheck disable=SC2016 # expanded by the inner shell, with the harness's variables
 exec python "$REPO/roles/keycloak_dev/files/keycloak_server.py" run -- bash -c '
   umask 077
   printf "keycloak_url: %s\nkeycloak_admin_user: %s\nkeycloak_admin_password: %s\n" \
     "$KEYCLOAK_URL" "$KEYCLOAK_USER" "$KEYCLOAK_PASSWORD" > tests/integration/integration_config.yml
-  ansible-test integration --local --python 3.13 --color no "$@"' ansible-test "$@"
+  ansible-test integration --local --python "$PYTHON_VERSION" --color no "$@"' ansible-test "$@"

@@ -20,6 +20,15 @@ find_python() {  # an interpreter of a version prefix that really runs (pyenv sh
   return 1
 }
 
+stage_collection() {  # stage_collection DEST: the tracked (and not ignored) tree, as ansible_collections/NS/NAME wants it
+  mkdir -p "$1"
+  (cd "$REPO" && git ls-files -z --cached --others --exclude-standard | tar --null -T - -cf - | tar -xf - -C "$1")
+}
+
+python_version() {  # major.minor of the python on PATH (the venv's once bootstrap ran)
+  python -c 'import sys; print("%d.%d" % sys.version_info[:2])'
+}
+
 ensure_apt_packages() {
   local missing=() pkg
   for pkg in "$@"; do
@@ -34,7 +43,8 @@ ensure_apt_packages() {
 
 ensure_venv() {  # ensure_venv DIR PYTHON REQUIREMENTS: rebuilt only when the requirements change
   local dir="$1" python="$2" requirements="$3" stamp
-  stamp="$(cat "$requirements" "$REPO/requirements.txt" | sha256sum | cut -c1-16)"
+  # Every requirements file counts: they include one another (-r).
+  stamp="$(cat "$requirements" "$REPO"/requirements.txt "$REPO"/tests/requirements*.txt | sha256sum | cut -c1-16)"
   if [ -x "$dir/bin/python" ] && [ "$(cat "$dir/.stamp" 2>/dev/null)" = "$stamp" ]; then return 0; fi
   log "venv: $dir ($("$python" --version)) from ${requirements#"$REPO"/}"
   "$python" -m venv --clear "$dir"
@@ -45,7 +55,7 @@ ensure_venv() {  # ensure_venv DIR PYTHON REQUIREMENTS: rebuilt only when the re
 
 # shellcheck disable=SC2120  # its one option, --with-oldest, is optional
 bootstrap() {
-  ensure_apt_packages openssl ca-certificates
+  ensure_apt_packages openssl ca-certificates git
   local py_new py_old
   py_new="$(find_python 3.13 || find_python 3.12)" || { log "need Python 3.12+ for ansible-core 2.21"; exit 1; }
   ensure_venv "$VENV" "$py_new" "$REPO/tests/requirements.txt"

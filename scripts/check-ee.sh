@@ -69,8 +69,7 @@ trap 'rm -rf "$work"' EXIT
 
 log "1. collection tarball from the tracked tree"
 src="$work/src/ansible_collections/keycloak_ops/clients"
-mkdir -p "$src"
-(cd "$REPO" && git ls-files -z --cached --others --exclude-standard | tar --null -T - -cf - | tar -xf - -C "$src")
+stage_collection "$src"
 ansible-galaxy collection build --output-path "$work/dist" "$src" >/dev/null
 tarball="$(ls "$work"/dist/keycloak_ops-clients-*.tar.gz)"
 tar -tzf "$tarball" >"$work/members.txt"

@@ -23,8 +23,7 @@ export PATH="$VENV_EE/bin:$PATH"
 work="$(mktemp -d "${TMPDIR:-/tmp}/keycloak_ops-docs.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 collection="$work/ansible_collections/keycloak_ops/clients"
-mkdir -p "$collection"
-(cd "$REPO" && git ls-files -z --cached --others --exclude-standard | tar --null -T - -cf - | tar -xf - -C "$collection")
+stage_collection "$collection"
 # Only the staged collection (and ansible.builtin, from ansible-core) is documented and linked to.
 export ANSIBLE_COLLECTIONS_PATH="$work" ANSIBLE_HOME="$work/.ansible"
 

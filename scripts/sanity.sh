@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # ansible-test sanity on a staged copy of the tracked tree (ansible-test wants ansible_collections/NS/NAME).
 set -euo pipefail
-REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-PYTHON_VERSION="${1:-3.13}"
+# shellcheck source=scripts/bootstrap.sh
+source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
+PYTHON_VERSION="${1:-$(python_version)}"
 STAGE="${TMPDIR:-/tmp}/keycloak_ops-stage"
 DEST="$STAGE/ansible_collections/keycloak_ops/clients"
 rm -rf "$STAGE"
-mkdir -p "$DEST"
-(cd "$REPO" && git ls-files -z --cached --others --exclude-standard | tar --null -T - -cf - | tar -xf - -C "$DEST")
+stage_collection "$DEST"
 # ansible-test fetches get-pip.py from a host outside the reachable registries; seed its cache with our stand-in.
 pip_version="$(grep -oP "pip='\K[0-9.]+" "$(python -c 'import ansible_test, os; print(os.path.dirname(ansible_test.__file__))')/_internal/python_requirements.py" | head -1)"
 cache="$HOME/.ansible/test/cache/get_pip_${pip_version//./_}.py"

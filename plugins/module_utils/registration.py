@@ -27,6 +27,7 @@ from ansible_collections.keycloak_ops.clients.plugins.module_utils import connec
 from ansible_collections.keycloak_ops.clients.plugins.module_utils.connection import (
     KeycloakAPI, KeycloakOpsError, keycloak_argument_spec, normalize_base_url, one_line, segment,
 )
+from ansible_collections.keycloak_ops.clients.plugins.module_utils.durations import iso_time
 from ansible_collections.keycloak_ops.clients.plugins.module_utils.initial_access import fingerprint
 from ansible_collections.keycloak_ops.clients.plugins.module_utils.masking import mask
 
@@ -96,10 +97,6 @@ def token_claims(token):
         return {}
 
 
-def _iso(epoch):
-    return time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(epoch))
-
-
 def iat_refusal(description, token, realm, now=None):
     """Why an initial access token was refused, and what to do about it."""
     name = "The initial access token (fingerprint %s)" % fingerprint(token)
@@ -117,7 +114,7 @@ def iat_refusal(description, token, realm, now=None):
             name, claims['typ'])
     if claims.get('exp') and claims['exp'] <= now:
         return "%s expired at %s (%d seconds ago); %s with a longer expiration" % (
-            name, _iso(claims['exp']), now - claims['exp'], mint)
+            name, iso_time(claims['exp']), now - claims['exp'], mint)
     if issuer and not issuer.rstrip('/').endswith('/realms/' + realm):
         return "%s was minted for realm '%s', not realm '%s'; mint one in realm '%s'" % (
             name, issuer.rstrip('/').rsplit('/', 1)[-1], realm, realm)
