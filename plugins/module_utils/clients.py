@@ -15,7 +15,7 @@ from ansible_collections.keycloak_ops.clients.plugins.module_utils.client_option
     InvalidClient, desired_state, representation_changes,
 )
 from ansible_collections.keycloak_ops.clients.plugins.module_utils.connection import (
-    KeycloakOpsError, admin_path,
+    KeycloakOpsError, admin_path, find_client,
 )
 from ansible_collections.keycloak_ops.clients.plugins.module_utils.masking import MASK, mask
 
@@ -38,11 +38,10 @@ class ClientReconciler(object):
     # -- reads ---------------------------------------------------------------------------------
 
     def find_client(self, realm, client_id):
-        """The client with exactly this clientId, or None; Keycloak's clientId query is an exact match."""
+        """The client with exactly this clientId, or None, read once per task."""
         key = (realm, client_id)
         if key not in self._clients:
-            found = self.api.get(admin_path(realm, 'clients'), params={'clientId': client_id})
-            self._clients[key] = next((c for c in found or [] if c.get('clientId') == client_id), None)
+            self._clients[key] = find_client(self.api, realm, client_id)
         return self._clients[key]
 
     def scope_ids(self, realm):

@@ -277,6 +277,13 @@ def admin_path(realm, *parts):
     return '/'.join(['admin/realms', segment(realm)] + [segment(p) for p in parts])
 
 
+def find_client(api, realm, client_id):
+    """The client with exactly this clientId, or None. Keycloak's clientId query matches exactly (the id is
+    URL-encoded by requests), so no list of every client is ever fetched; the check guards older servers."""
+    found = api.get(admin_path(realm, 'clients'), params={'clientId': client_id}) or []
+    return next((c for c in found if c.get('clientId') == client_id), None)
+
+
 def connect(module):
     """Authenticated KeycloakAPI for a module, or fail_json with one line."""
     if KEYCLOAK_IMPORT_ERROR:

@@ -15,7 +15,7 @@ import json
 import time
 
 from ansible_collections.keycloak_ops.clients.plugins.module_utils.connection import (
-    KeycloakOpsError, admin_path, response_detail,
+    KeycloakOpsError, admin_path, find_client, response_detail,
 )
 from ansible_collections.keycloak_ops.clients.plugins.module_utils import durations
 from ansible_collections.keycloak_ops.clients.plugins.module_utils.durations import format_duration, iso_time  # noqa: F401
@@ -201,8 +201,7 @@ class SecretManager(object):
 
     def find_client(self, realm, client_id):
         """The confidential client with exactly this clientId (Keycloak's clientId query is an exact match)."""
-        found = self.api.get(admin_path(realm, 'clients'), params={'clientId': client_id}) or []
-        client = next((c for c in found if c.get('clientId') == client_id), None)
+        client = find_client(self.api, realm, client_id)
         # Messages leave out the client id: callers prefix it (with the item index of a list).
         if client is None:
             raise KeycloakOpsError("no such client in realm '%s' (client ids are case-sensitive)" % realm)

@@ -87,3 +87,12 @@ def test_keycloak_dev_role_starts_reuses_and_stops(tmp_path):
     assert stopped.rc == 0, stopped.output[-2000:]
     with pytest.raises(requests.ConnectionError):
         requests.get(health, timeout=10)
+
+    # A server recorded earlier that no longer answers: its leftovers go before a new one starts.
+    stale_instance = tmp_path / "keycloak-ops-stale"
+    stale_instance.mkdir()
+    state_file.write_text(json.dumps({"management_url": "http://127.0.0.1:9", "instance_dir": str(stale_instance)}))
+    replaced = run_playbook(playbook, env, extra_vars=extra)
+    assert replaced.rc == 0 and "changed=2" in replaced.output, replaced.output[-2000:]
+    assert not stale_instance.exists()
+    assert run_playbook(playbook, env, extra_vars=dict(extra, keycloak_dev_state="stopped")).rc == 0
