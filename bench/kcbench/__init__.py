@@ -1,0 +1,1 @@
+"""The provisioning benchmark, by job: common settings, packages, admin calls, measuring, reporting."""
