@@ -135,7 +135,9 @@ class Postgres:
         # The role is created by SQL on stdin, so its password is in no process list.
         sql = (f"CREATE ROLE keycloak LOGIN PASSWORD '{db.password}';\n"
                "CREATE DATABASE keycloak OWNER keycloak;\n")
-        psql = shutil.which("psql") or str(Path(_find_pg_bin("postgres")).with_name("psql"))
+        # The psql beside the server, not Debian's pg_wrapper on PATH, which wants a cluster it manages.
+        psql = Path(_find_pg_bin("postgres")).resolve().with_name("psql")
+        psql = str(psql) if psql.exists() else shutil.which("psql") or "psql"
         deadline = time.monotonic() + 30
         while True:
             done = subprocess.run([psql, "-h", "127.0.0.1", "-p", str(db.port), "-U", "postgres", "-d", "postgres",
