@@ -11,6 +11,9 @@ Session fixtures (each started on first use, shared, stopped at session end):
 * ``keycloak_prefixed`` served under ``/auth`` (``url`` ends with ``/auth``)
 * ``keycloak_previous`` the previous minor line (KEYCLOAK_PREVIOUS_VERSION), for compatibility tests;
                         skipped when KEYCLOAK_URL names an external server (nothing is started then)
+* ``keycloak_production`` (module scope) two production-mode nodes on PostgreSQL behind an HAProxy
+                        that ends TLS (``production_cluster.py``); skipped when KEYCLOAK_URL names
+                        an external server
 * ``hashi_vault``       a HashiCorp Vault dev server (``vault_server.py``), or the one named by
                         VAULT_ADDR / VAULT_TOKEN; skips with the reason when neither can be had,
                         unless VAULT_REQUIRED=1 is set, where it fails
@@ -46,11 +49,11 @@ def _sigterm_as_interrupt(signum, frame):
     raise KeyboardInterrupt(f"signal {signum}")
 
 
-def _start(label: str, **kwargs) -> KeycloakServer:
+def _start(label: str, server_class: type = KeycloakServer, **kwargs) -> KeycloakServer:
     if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
         signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
     try:
-        server = KeycloakServer.start(**kwargs)
+        server = server_class.start(**kwargs)
     except HarnessUnavailable as exc:
         if os.environ.get("KEYCLOAK_REQUIRED", "") not in ("", "0"):
             pytest.fail(f"keycloak {label}: {exc}", pytrace=False)
@@ -89,6 +92,18 @@ def keycloak_previous():
                     "so the suite starts no Keycloak of its own")
     with _start(f"previous ({KEYCLOAK_PREVIOUS_VERSION})", version=KEYCLOAK_PREVIOUS_VERSION) as server:
         yield server
+
+
+# -- production-shaped cluster: PostgreSQL, two nodes, TLS at HAProxy --------------------------------
+
+@pytest.fixture(scope="module")
+def keycloak_production():
+    """Module scope: its two JVMs and PostgreSQL are stopped as soon as the module using them is done."""
+    from .production_cluster import ProductionCluster  # pylint: disable=import-outside-toplevel
+    if KeycloakServer.external_from_env() is not None:
+        pytest.skip("production cluster: KEYCLOAK_URL names an external server, so the suite starts no Keycloak")
+    with _start("production (2 nodes on PostgreSQL behind HAProxy)", ProductionCluster) as cluster:
+        yield cluster
 
 
 @pytest.fixture(scope="session")
