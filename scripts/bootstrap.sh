@@ -37,8 +37,10 @@ ensure_apt_packages() {
   [ "${#missing[@]}" -eq 0 ] && return 0
   log "apt: installing ${missing[*]}"
   local sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Wait for a dpkg lock held by another apt run (unattended upgrades, a parallel job) instead of failing.
+  $sudo apt-get -o DPkg::Lock::Timeout=600 update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends \
+    "${missing[@]}" >/dev/null
 }
 
 ensure_venv() {  # ensure_venv DIR PYTHON REQUIREMENTS: rebuilt only when the requirements change
