@@ -100,14 +100,18 @@ options:
   initial_access_token:
     description:
       - Initial access token allowing the registration, from M(keycloak_ops.clients.initial_access_token).
+      - An access token of a user or service account holding the C(create-client) (or C(manage-clients)) role of
+        realm-management works too (the guide's "bearer token"), for example a service account's token from the
+        client-credentials grant; unlike an initial access token it is not used up.
       - Used only when O(credentials_file) does not exist yet; a registered client is never registered again,
         so a re-run does not use up the token.
       - If not set, the value of the E(KEYCLOAK_INITIAL_ACCESS_TOKEN) environment variable is used.
     type: str
   registration_access_token:
     description:
-      - A registration access token of an existing client, for example one an admin regenerated
-        (console Clients > client > Credentials > Registration access token).
+      - A registration access token of an existing client, for example one an admin generated with
+        M(keycloak_ops.clients.registration_access_token) (console Clients > client > Credentials >
+        Registration access token).
       - Used when O(credentials_file) does not exist yet (the client is adopted and the file written), or when
         the token stored in it has gone stale (the file is repaired).
     type: str
