@@ -54,9 +54,12 @@ options:
       - V(openid-connect) speaks OpenID Connect Dynamic Client Registration (RFC 7591 and RFC 7592, with
         C(client_name), C(redirect_uris), C(grant_types), C(token_endpoint_auth_method), C(scope)...);
         Keycloak chooses the client id (a UUID), found in RV(client_id) and O(credentials_file).
+      - V(saml2-entity-descriptor) registers a SAML client from the SP's SAML 2.0 entity descriptor
+        (O(entity_descriptor)), under its C(entityID). The provider only creates; the client is read, compared with
+        O(metadata) (in the format of V(default)), updated and deleted through the V(default) provider.
       - The adapter configuration (the C(install) provider) is fetched with O(adapter_config_file).
     type: str
-    choices: [default, openid-connect]
+    choices: [default, openid-connect, saml2-entity-descriptor]
     default: default
   state:
     description:
@@ -86,6 +89,16 @@ options:
       - A field Keycloak ignores or rewrites is warned about, since it would be updated on every run.
     type: dict
     default: {}
+  entity_descriptor:
+    description:
+      - The SAML 2.0 entity descriptor (C(md:EntityDescriptor) XML) of the service provider, for
+        O(provider=saml2-entity-descriptor), for example C({{ lookup('ansible.builtin.file', 'sp-metadata.xml') }}).
+      - Sent only to register the client; once O(credentials_file) exists the registered client is converged with
+        O(metadata) instead (the provider cannot update), so a changed descriptor is not sent again.
+      - Give the SP's signing certificate in it (C(md:KeyDescriptor use="signing")), as SP metadata usually does;
+        without one Keycloak generates a key pair for the client, which can take longer than O(connection_timeout)
+        on a busy server.
+    type: str
   credentials_file:
     description:
       - JSON file on the host holding C(client_id), C(secret), C(registration_access_token),
@@ -194,6 +207,17 @@ EXAMPLES = r"""
     client_id: legacy-app
     credentials_file: /etc/legacy-app/keycloak-client.json
     registration_access_token: "{{ vault_legacy_app_rat }}"
+
+- name: A SAML service provider registered from its metadata, read back through the default provider
+  keycloak_ops.clients.client_registration:
+    auth_keycloak_url: https://sso.example.com
+    realm: apps
+    provider: saml2-entity-descriptor
+    entity_descriptor: "{{ lookup('ansible.builtin.file', 'sp-metadata.xml') }}"
+    metadata:
+      description: wiki (SAML)
+    credentials_file: /etc/wiki/keycloak-client.json
+    initial_access_token: "{{ iat.token }}"
 
 - name: Unregister
   keycloak_ops.clients.client_registration:

@@ -31,7 +31,7 @@ def clean_env(home, keycloak):
 
 def test_readme_install_path(keycloak, tmp_path):
     blocks = install_section()
-    assert [lang for lang, _ in blocks] == ["sh", "yaml", "sh"], blocks
+    assert [block[0] for block in blocks] == ["sh", "yaml", "sh"], blocks
     (tmp_path / "first-playbook.yml").write_text(blocks[1][1])
     master = admin_client(keycloak)
     existing = master.get_client_id(FIRST_CLIENT)
