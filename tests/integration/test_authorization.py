@@ -98,8 +98,7 @@ def test_check_mode_predicts_without_writing_then_a_change_is_applied(
     (lambda a: a["policies"][0].update(type="group"), "policy 'invoice-readers': unknown policy type 'group'"),
     (lambda a: a["policies"][0].update(roles=["no-such-role"]), "role 'no-such-role' does not exist"),
     (lambda a: a["policies"][1].update(clients=["no-such-client"]), "client 'no-such-client' does not exist"),
-    (lambda a: a["permissions"][1].update(policies=["nobody"]), "permission 'write invoices': unknown policy 'nobody'"),
-], ids=["scope", "policy-type", "role", "client", "policy"])
+], ids=["scope", "policy-type", "role", "client"])
 def test_bad_input_is_one_line_and_writes_nothing(keycloak, realm, env, counting_proxy, consumers, oracle,
                                                   change, message):
     bad = copy.deepcopy(AUTHORIZATION)

@@ -52,3 +52,12 @@ def test_authorization_turns_authorization_services_on_and_refuses_them_off():
     assert options["authorization_services"] is True and options["service_accounts"] is True
     with pytest.raises(InvalidAuthorization, match="drop authorization_services: false"):
         with_authorization(dict(client_id="c", authorization_services=False, authorization=dict(scopes=["read"])))
+
+
+def test_permission_policies_and_resources_must_be_known():
+    current = existing(EXPORT)
+    with pytest.raises(InvalidAuthorization, match="permission 'x': unknown policy 'nobody'"):
+        check_references(declared(dict(permissions=[dict(name="x", scopes=["read"], policies=["nobody"])])), current)
+    with pytest.raises(InvalidAuthorization, match="permission 'x': unknown resource 'reports'"):
+        check_references(declared(dict(permissions=[dict(name="x", resources=["reports"], scopes=["read"],
+                                                         policies=["readers"])])), current)
