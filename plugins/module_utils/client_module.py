@@ -9,6 +9,9 @@ __metaclass__ = type
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.keycloak_ops.clients.plugins.module_utils.authorization import (
+    AuthorizationReconciler, InvalidAuthorization, with_authorization,
+)
 from ansible_collections.keycloak_ops.clients.plugins.module_utils.client_options import (
     InvalidClient, client_items, given_secrets, merged_options, validate,
 )
@@ -54,17 +57,20 @@ def run_client_module(module, kind, client_options):
         options = merged_options(options, kind)
         try:
             validate(options, kind)
-        except InvalidClient as exc:
+            options = with_authorization(options)
+        except (InvalidClient, InvalidAuthorization) as exc:
             module.fail_json(msg="%s: %s" % (_label(index, options, many), exc))
         merged.append(options)
 
     api = connect(module)
     reconciler = ClientReconciler(api, kind, check_mode=module.check_mode)
+    authorization = AuthorizationReconciler(api, check_mode=module.check_mode)
     plans = []
     for index, options in enumerate(merged):
         try:
             plans.append(reconciler.plan(options))
-        except (InvalidClient, KeycloakOpsError) as exc:
+            authorization.plan(plans[-1])
+        except (InvalidClient, InvalidAuthorization, KeycloakOpsError) as exc:
             module.fail_json(msg="%s: %s; nothing was changed" % (_label(index, options, many), exc))
 
     return_secret = module.params.get('return_secret')
@@ -74,9 +80,10 @@ def run_client_module(module, kind, client_options):
     for index, plan in enumerate(plans):
         try:
             result = reconciler.apply(plan)
+            authorization.apply(plan, result)
             if return_secret and result['state'] == 'present' and not module.check_mode:
                 result['secret'] = _secret_of(api, plan)
-        except (InvalidClient, KeycloakOpsError) as exc:
+        except (InvalidClient, InvalidAuthorization, KeycloakOpsError) as exc:
             done = ', '.join(r['client_id'] for r in results if r['changed']) or 'none'
             module.fail_json(msg="%s: %s (clients already changed in this task: %s)"
                              % (_label(index, plan['options'], many), exc, done), clients=results)

@@ -15,6 +15,7 @@ import ipaddress
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.six.moves.urllib.parse import urlsplit
 
+from ansible_collections.keycloak_ops.clients.plugins.module_utils.authorization import AUTHORIZATION_SPEC
 from ansible_collections.keycloak_ops.clients.plugins.module_utils.presets import (
     CONFIDENTIAL_PRESETS, PUBLIC_PRESETS, apply_preset,
 )
@@ -53,6 +54,8 @@ CONFIDENTIAL_OPTIONS = dict(
     authorization_services=dict(type='bool'),
     service_account_realm_roles=dict(type='list', elements='str'),
     service_account_client_roles=dict(type='dict'),
+    # Resource server: scopes, resources, policies, permissions (module_utils/authorization.py).
+    authorization=AUTHORIZATION_SPEC,
 )
 
 PUBLIC_OPTIONS = dict(

@@ -205,10 +205,12 @@ class KeycloakAPI(object):
 
     # -- requests -----------------------------------------------------------------------------
 
-    def request(self, method, path, body=None, params=None, expected=(200, 201, 204), absent_ok=False):
+    def request(self, method, path, body=None, params=None, expected=(200, 201, 204), absent_ok=False,
+                content_type=None):
         """Send one request; return (status, parsed body, headers); raise KeycloakOpsError on anything else.
 
         absent_ok: a 404 answers (404, None, headers) instead of failing (lookups of things that may not exist).
+        content_type: send body (a str) as it is, with this Content-Type, instead of as JSON.
         """
         # A given token cannot be renewed: skip python-keycloak's resend-after-401, which would repeat the request.
         sender = ConnectionManager if self.auth_mode == 'token' else KeycloakOpenIDConnection
@@ -218,6 +220,11 @@ class KeycloakAPI(object):
             return raw(self.connection, *args, **kwargs)
 
         args = {} if body is None and method in ('GET', 'DELETE') else {'data': json.dumps(body) if body is not None else ''}
+        headers = self.connection.headers
+        if content_type is not None:
+            # python-keycloak sends the session's headers with every request: swap Content-Type for this one.
+            args = {'data': body}
+            self.connection.headers = dict(headers or {}, **{'Content-Type': content_type})
         try:
             response = send(path, **dict(args, **(params or {})))
         except KeycloakConnectionError as exc:
@@ -225,6 +232,9 @@ class KeycloakAPI(object):
         except KeycloakError as exc:
             # Only the token refresh inside python-keycloak raises here.
             raise KeycloakOpsError(self._login_error(exc))
+        finally:
+            if content_type is not None:
+                self.connection.headers = headers
         status = response.status_code
         if status in expected:
             return status, self._parse(response), response.headers

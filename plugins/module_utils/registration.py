@@ -20,6 +20,7 @@ import re
 import stat
 import tempfile
 import time
+from xml.etree import ElementTree
 
 from ansible.module_utils.basic import env_fallback, missing_required_lib
 
@@ -31,13 +32,18 @@ from ansible_collections.keycloak_ops.clients.plugins.module_utils.durations imp
 from ansible_collections.keycloak_ops.clients.plugins.module_utils.initial_access import fingerprint
 from ansible_collections.keycloak_ops.clients.plugins.module_utils.masking import mask
 
-PROVIDERS = ('default', 'openid-connect')
-CLIENT_ID_KEY = {'default': 'clientId', 'openid-connect': 'client_id'}
-SECRET_KEY = {'default': 'secret', 'openid-connect': 'client_secret'}
-RAT_KEY = {'default': 'registrationAccessToken', 'openid-connect': 'registration_access_token'}
+# SAML clients register from an entity descriptor (XML) through a create-only provider that answers in Keycloak's
+# own format; they are read, updated and deleted through the default provider afterwards.
+SAML = 'saml2-entity-descriptor'
+PROVIDERS = ('default', 'openid-connect', SAML)
+CLIENT_ID_KEY = {'default': 'clientId', 'openid-connect': 'client_id', SAML: 'clientId'}
+SECRET_KEY = {'default': 'secret', 'openid-connect': 'client_secret', SAML: 'secret'}
+RAT_KEY = {'default': 'registrationAccessToken', 'openid-connect': 'registration_access_token',
+           SAML: 'registrationAccessToken'}
 # Fields of Keycloak's answers that describe the registration, not the client: never compared or sent back.
 READ_ONLY = {
     'default': ('registrationAccessToken',),
+    SAML: ('registrationAccessToken',),
     'openid-connect': ('registration_access_token', 'registration_client_uri', 'client_id_issued_at',
                        'client_secret_expires_at'),
 }
@@ -77,6 +83,7 @@ def registration_argument_spec():
         state=dict(type='str', choices=['present', 'absent'], default='present'),
         client_id=dict(type='str', aliases=['clientId']),
         metadata=dict(type='dict', default={}),
+        entity_descriptor=dict(type='str'),
         credentials_file=dict(type='path', required=True),
         initial_access_token=dict(type='str', no_log=True, fallback=(env_fallback, ['KEYCLOAK_INITIAL_ACCESS_TOKEN'])),
         registration_access_token=dict(type='str', no_log=True),
@@ -181,12 +188,42 @@ def desired_metadata(params):
             raise RegistrationError("metadata.client_id: with provider openid-connect Keycloak chooses the client id "
                                     "(RFC 7591); remove it, or use provider default to choose one")
         return desired
+    if provider == SAML:
+        return saml_desired(params, desired)
     given = desired.get('clientId')
     if given and params.get('client_id') and given != params['client_id']:
         raise RegistrationError("client_id '%s' and metadata.clientId '%s' differ: give one" % (params['client_id'], given))
     client_id = params.get('client_id') or given
     if not client_id and params['state'] == 'present':
         raise RegistrationError("client_id is required with provider default (the clientId to register)")
+    if client_id:
+        desired['clientId'] = client_id
+    return desired
+
+
+def entity_id(descriptor):
+    """The entityID of a SAML 2.0 entity descriptor (the client id Keycloak registers it under)."""
+    try:
+        root = ElementTree.fromstring(descriptor.strip().encode('utf-8'))
+    except ElementTree.ParseError as exc:
+        raise RegistrationError("entity_descriptor is not well-formed XML (%s): give the SP's SAML 2.0 metadata" % exc)
+    if root.tag.rsplit('}', 1)[-1] != 'EntityDescriptor' or not root.get('entityID'):
+        raise RegistrationError("entity_descriptor is not a SAML 2.0 EntityDescriptor with an entityID: give the SP's "
+                                "metadata (md:EntityDescriptor)")
+    return root.get('entityID')
+
+
+def saml_desired(params, desired):
+    """Fields of a SAML client (Keycloak's format, compared through the default provider), clientId the entityID."""
+    descriptor = params.get('entity_descriptor')
+    client_id = entity_id(descriptor) if descriptor else params.get('client_id') or desired.get('clientId')
+    for given in (params.get('client_id'), desired.get('clientId')):
+        if given and given != client_id:
+            raise RegistrationError("client_id '%s' differs from the entityID '%s' of entity_descriptor: a SAML client "
+                                    "is registered under its entityID; drop client_id or make them match"
+                                    % (given, client_id))
+    if not client_id and params['state'] == 'present':
+        raise RegistrationError("entity_descriptor is required with provider %s (the SP's SAML 2.0 metadata)" % SAML)
     if client_id:
         desired['clientId'] = client_id
     return desired
@@ -335,23 +372,30 @@ class RegistrationService(object):
         self.params = dict((name, params.get(name)) for name in CONNECTION_OPTIONS)
         self.base_url = normalize_base_url(params['auth_keycloak_url'])
         self.realm = realm
-        self.provider = provider
+        # A SAML client is only created from its descriptor; everything else goes through the default provider.
+        self.provider = 'default' if provider == SAML else provider
         self._apis = {}
 
-    def _call(self, method, token, kind, provider=None, client_id=None, body=None, where=None):
+    def _call(self, method, token, kind, provider=None, client_id=None, body=None, where=None, content_type=None):
         api = self._apis.get(token) or self._apis.setdefault(token, KeycloakAPI(dict(self.params, token=token)))
         parts = ['realms', segment(self.realm), 'clients-registrations', provider or self.provider]
         if client_id:
             parts.append(segment(client_id))
-        status, data, dummy = api.request(method, '/'.join(parts), body=body, expected=(200, 201, 204) + REFUSALS)
+        status, data, dummy = api.request(method, '/'.join(parts), body=body, expected=(200, 201, 204) + REFUSALS,
+                                          content_type=content_type)
         if status in REFUSALS:
+            named = body.get(CLIENT_ID_KEY[self.provider]) if isinstance(body, dict) else None
             message = refusal_message(status, data, kind, self.realm, self.base_url, token=token,
-                                      client_id=client_id or (body or {}).get(CLIENT_ID_KEY[self.provider]), where=where)
+                                      client_id=client_id or named, where=where)
             raise StaleToken(message) if status == 401 and kind != 'create' else RegistrationError(message)
         return data
 
     def create(self, iat, desired):
         return self._call('POST', iat, 'create', body=desired)
+
+    def create_from_entity_descriptor(self, iat, descriptor):
+        """Register a SAML client from its entity descriptor; Keycloak answers in its own (default) format."""
+        return self._call('POST', iat, 'create', provider=SAML, body=descriptor, content_type='application/xml')
 
     def read(self, rat, client_id, where):
         return self._call('GET', rat, 'read', client_id=client_id, where=where)
@@ -499,10 +543,23 @@ class SelfRegistration(object):
             self._adapter_config(registered=False)
             return dict(self.desired), {}
         check_writable(self.path)
+        if self.provider == SAML:
+            return self._register_saml(iat)
         created = self.service.create(iat, self.desired)
         self._keep(created)
         self._warn_not_taken(created)
         self._adapter_config(registered=True)
+        return created, {}
+
+    def _register_saml(self, iat):
+        """Create from the descriptor, then lay O(metadata) over it through the default provider (one update)."""
+        created = self.service.create_from_entity_descriptor(iat, self.params['entity_descriptor'])
+        self._keep(created)
+        if differences(self.desired, created, self.provider):
+            created = self.service.update(self.rat, self.client_id, update_body(created, self.desired, self.provider),
+                                          self.where)
+            self._keep(created)
+            self._warn_not_taken(created)
         return created, {}
 
     def absent(self):

@@ -54,9 +54,12 @@ options:
       - V(openid-connect) speaks OpenID Connect Dynamic Client Registration (RFC 7591 and RFC 7592, with
         C(client_name), C(redirect_uris), C(grant_types), C(token_endpoint_auth_method), C(scope)...);
         Keycloak chooses the client id (a UUID), found in RV(client_id) and O(credentials_file).
+      - V(saml2-entity-descriptor) registers a SAML client from the SP's SAML 2.0 entity descriptor
+        (O(entity_descriptor)), under its C(entityID). The provider only creates; the client is read, compared with
+        O(metadata) (in the format of V(default)), updated and deleted through the V(default) provider.
       - The adapter configuration (the C(install) provider) is fetched with O(adapter_config_file).
     type: str
-    choices: [default, openid-connect]
+    choices: [default, openid-connect, saml2-entity-descriptor]
     default: default
   state:
     description:
@@ -86,6 +89,16 @@ options:
       - A field Keycloak ignores or rewrites is warned about, since it would be updated on every run.
     type: dict
     default: {}
+  entity_descriptor:
+    description:
+      - The SAML 2.0 entity descriptor (C(md:EntityDescriptor) XML) of the service provider, for
+        O(provider=saml2-entity-descriptor), for example C({{ lookup('ansible.builtin.file', 'sp-metadata.xml') }}).
+      - Sent only to register the client; once O(credentials_file) exists the registered client is converged with
+        O(metadata) instead (the provider cannot update), so a changed descriptor is not sent again.
+      - Give the SP's signing certificate in it (C(md:KeyDescriptor use="signing")), as SP metadata usually does;
+        without one Keycloak generates a key pair for the client, which can take longer than O(connection_timeout)
+        on a busy server.
+    type: str
   credentials_file:
     description:
       - JSON file on the host holding C(client_id), C(secret), C(registration_access_token),
@@ -100,14 +113,18 @@ options:
   initial_access_token:
     description:
       - Initial access token allowing the registration, from M(keycloak_ops.clients.initial_access_token).
+      - An access token of a user or service account holding the C(create-client) (or C(manage-clients)) role of
+        realm-management works too (the guide's "bearer token"), for example a service account's token from the
+        client-credentials grant; unlike an initial access token it is not used up.
       - Used only when O(credentials_file) does not exist yet; a registered client is never registered again,
         so a re-run does not use up the token.
       - If not set, the value of the E(KEYCLOAK_INITIAL_ACCESS_TOKEN) environment variable is used.
     type: str
   registration_access_token:
     description:
-      - A registration access token of an existing client, for example one an admin regenerated
-        (console Clients > client > Credentials > Registration access token).
+      - A registration access token of an existing client, for example one an admin generated with
+        M(keycloak_ops.clients.registration_access_token) (console Clients > client > Credentials >
+        Registration access token).
       - Used when O(credentials_file) does not exist yet (the client is adopted and the file written), or when
         the token stored in it has gone stale (the file is repaired).
     type: str
@@ -190,6 +207,17 @@ EXAMPLES = r"""
     client_id: legacy-app
     credentials_file: /etc/legacy-app/keycloak-client.json
     registration_access_token: "{{ vault_legacy_app_rat }}"
+
+- name: A SAML service provider registered from its metadata, read back through the default provider
+  keycloak_ops.clients.client_registration:
+    auth_keycloak_url: https://sso.example.com
+    realm: apps
+    provider: saml2-entity-descriptor
+    entity_descriptor: "{{ lookup('ansible.builtin.file', 'sp-metadata.xml') }}"
+    metadata:
+      description: wiki (SAML)
+    credentials_file: /etc/wiki/keycloak-client.json
+    initial_access_token: "{{ iat.token }}"
 
 - name: Unregister
   keycloak_ops.clients.client_registration:

@@ -57,6 +57,101 @@ options:
     description:
       - Fine-grained authorization services (the console's "Authorization"). Turns service accounts on too.
     type: bool
+  authorization:
+    description:
+      - The client's resource server (the console's Authorization tab) with its scopes, resources, policies and
+        scope permissions, for permissions per scope such as create, read, update and delete of a resource.
+      - Turns O(authorization_services) on. Items are matched by name; only the items listed, and of each
+        only the fields given, are made to match; other items of the resource server stay as they are.
+      - Every reference (a scope of a resource or permission, a resource or policy of a permission, a role or
+        client of a policy) must be declared here or exist already; otherwise the task fails before any write.
+    type: dict
+    suboptions:
+      scopes:
+        description: Authorization scopes, by name (for example V(read)).
+        type: list
+        elements: str
+      resources:
+        description: Protected resources.
+        type: list
+        elements: dict
+        suboptions:
+          name:
+            description: Unique name, for example V(urn:acme/payroll:invoices).
+            type: str
+            required: true
+          display_name:
+            description: Name shown in the console.
+            type: str
+          type:
+            description: Resource type.
+            type: str
+          uris:
+            description: URIs (paths) of the resource.
+            type: list
+            elements: str
+          scopes:
+            description: The scopes the resource offers (the full list).
+            type: list
+            elements: str
+      policies:
+        description: Who may be granted something.
+        type: list
+        elements: dict
+        suboptions:
+          name:
+            description: Unique name among the policies and permissions.
+            type: str
+            required: true
+          type:
+            description: V(role) (holders of O(authorization.policies[].roles)) or V(client) (the clients in O(authorization.policies[].clients)).
+            type: str
+            required: true
+          description:
+            description: Description.
+            type: str
+          roles:
+            description: Realm roles, or client roles as V(client-id/role), for a V(role) policy.
+            type: list
+            elements: str
+          clients:
+            description: Client ids for a V(client) policy.
+            type: list
+            elements: str
+          logic:
+            description: V(negative) inverts the policy's decision.
+            type: str
+            choices: [positive, negative]
+      permissions:
+        description: Scope permissions, granting scopes of resources to the holders of policies.
+        type: list
+        elements: dict
+        suboptions:
+          name:
+            description: Unique name among the policies and permissions.
+            type: str
+            required: true
+          description:
+            description: Description.
+            type: str
+          resources:
+            description: Resources the permission is about; without it, every resource with the scopes.
+            type: list
+            elements: str
+          scopes:
+            description: Scopes granted; each must be a scope of O(authorization.permissions[].resources).
+            type: list
+            elements: str
+            required: true
+          policies:
+            description: Policies deciding who is granted the scopes.
+            type: list
+            elements: str
+            required: true
+          decision_strategy:
+            description: How the policies combine (Keycloak's default is V(unanimous)).
+            type: str
+            choices: [unanimous, affirmative, consensus]
   service_account_realm_roles:
     description:
       - Realm roles granted to the service account. Roles it already holds and are not listed stay.
@@ -79,6 +174,8 @@ notes:
   - Lookups use the exact C(clientId) query of the admin API; the module never lists all clients.
   - Needs the C(manage-clients) role of realm-management in the realm, and C(manage-users) to grant
     service-account roles.
+  - Keycloak evaluates the permissions of O(authorization) for a token, for example with the UMA grant
+    (C(grant_type=urn:ietf:params:oauth:grant-type:uma-ticket), C(audience=<client_id>), C(response_mode=permissions)).
 seealso:
   - module: keycloak_ops.clients.public_client
 """
@@ -116,6 +213,35 @@ EXAMPLES = r"""
         authorization_services: true
         redirect_uris: ["https://metadata.example.com/callback"]
         default_client_scopes: [openid, email, profile]
+
+- name: A resource server with per-scope permissions (create, read, update, delete of invoices)
+  keycloak_ops.clients.confidential_client:
+    realm: apps
+    client_id: urn:acme/payroll
+    preset: service
+    authorization:
+      scopes: [create, read, update, delete]
+      resources:
+        - name: urn:acme/payroll:invoices
+          uris: [/invoices/*]
+          scopes: [create, read, update, delete]
+      policies:
+        - name: invoice-readers
+          type: role
+          roles: [payroll-reader]
+        - name: billing-service
+          type: client
+          clients: [billing-worker]
+      permissions:
+        - name: read invoices
+          resources: [urn:acme/payroll:invoices]
+          scopes: [read]
+          policies: [invoice-readers, billing-service]
+          decision_strategy: affirmative
+        - name: write invoices
+          resources: [urn:acme/payroll:invoices]
+          scopes: [create, update, delete]
+          policies: [billing-service]
 
 - name: Create and hand the secret on (never print it)
   keycloak_ops.clients.confidential_client:
@@ -155,7 +281,10 @@ state:
   type: str
   sample: present
 end_state:
-  description: The managed fields of the client after the task, secrets masked.
+  description:
+    - The managed fields of the client after the task, secrets masked.
+    - With O(authorization), its declared items as C(authorization.<kind>.<name>), kind being
+      C(scopes), C(resources), C(policies) or C(permissions).
   returned: when O(client_id) is given and O(state=present)
   type: dict
   sample: {"clientId": "mlflow-exporter", "publicClient": false, "serviceAccountsEnabled": true}

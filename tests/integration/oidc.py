@@ -18,3 +18,18 @@ def authorization_request(server, realm, client_id, redirect_uri, **extra):
     params = dict(client_id=client_id, response_type="code", redirect_uri=redirect_uri, scope="openid", **extra)
     return requests.get("%s/realms/%s/protocol/openid-connect/auth" % (server.url, realm), params=params,
                         allow_redirects=False, timeout=30, verify=server.ca_path or True)
+
+
+def granted_scopes(server, realm, client_id, secret, resource_server):
+    """{resource name: set of scopes} Keycloak grants the service account of client_id on resource_server,
+    evaluated by the token endpoint's UMA grant (response_mode=permissions); {} when nothing is granted."""
+    status, body = client_credentials(server, realm, client_id, secret)
+    assert status == 200, body
+    response = requests.post(token_url(server, realm), timeout=30, verify=server.ca_path or True,
+                             headers={"Authorization": "Bearer " + body["access_token"]},
+                             data={"grant_type": "urn:ietf:params:oauth:grant-type:uma-ticket",
+                                   "audience": resource_server, "response_mode": "permissions"})
+    if response.status_code == 403 and response.json().get("error") == "access_denied":
+        return {}
+    assert response.status_code == 200, response.text
+    return dict((p["rsname"], set(p.get("scopes") or [])) for p in response.json())
