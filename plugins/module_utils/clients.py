@@ -22,6 +22,13 @@ from ansible_collections.keycloak_ops.clients.plugins.module_utils.masking impor
 # Collections that Keycloak manages through their own endpoints; a PUT of the client ignores them.
 SEPARATELY_MANAGED = ('protocolMappers', 'defaultClientScopes', 'optionalClientScopes')
 
+# Client scopes Keycloak attaches by itself when a capability of the client is switched on, by the
+# representation field of that capability. Lines whose realms have a 'service_account' scope attach it as a
+# default scope to every client with a service account (older lines add protocol mappers to the client
+# instead); an exclusive scope list keeps such a scope while the capability is on, so that a second run
+# does not detach what the server attached on the first.
+SERVER_ATTACHED_SCOPES = (('service_account', 'serviceAccountsEnabled'),)
+
 
 class ClientReconciler(object):
     """Plans and applies client changes for one module run, sharing one API session and lookups."""
@@ -170,7 +177,9 @@ class ClientReconciler(object):
                     removes.append(('remove', other, name))
                 adds.append(('add', kind, name))
             if desired['scopes_exclusive']:
-                removes.extend(('remove', kind, name) for name in sorted(have[kind] - set(want[kind])))
+                kept = self.server_attached_scopes(realm, dict(current, **desired['rep']))
+                unwanted = have[kind] - set(want[kind]) - kept
+                removes.extend(('remove', kind, name) for name in sorted(unwanted))
         return sorted(set(removes)) + adds
 
     @staticmethod
@@ -189,6 +198,11 @@ class ClientReconciler(object):
                               config=dict(have_config, **mapper['config']))
                 ops.append(('update', merged))
         return ops
+
+    def server_attached_scopes(self, realm, rep):
+        """Names of the scopes Keycloak attached by itself to a client like rep (SERVER_ATTACHED_SCOPES)."""
+        return set(name for name, capability in SERVER_ATTACHED_SCOPES
+                   if rep.get(capability) and name in self.scope_ids(realm))
 
     def _missing_roles(self, realm, current, realm_roles, client_roles):
         missing = dict(realm=[], clients=[])
@@ -249,7 +263,7 @@ class ClientReconciler(object):
             return result
         plan['current'] = dict(body, id=headers.get('Location', '').rstrip('/').rsplit('/', 1)[-1])
         self._grant_roles(plan)
-        return self._result(plan, changed=True, before={}, after=after)
+        return self._result(plan, changed=True, before={}, after=self._view(self._read_back(plan), desired))
 
     def _update(self, plan):
         current, desired = plan['current'], plan['desired']
@@ -276,8 +290,21 @@ class ClientReconciler(object):
                 else:
                     self.api.put(models + '/' + mapper['id'], mapper)
             self._grant_roles(plan)
+            merged = self._read_back(plan)
+            after = self._view(merged, desired)
         plan['current'] = merged
         return self._result(plan, changed=changed, before=before, after=after)
+
+    def _read_back(self, plan):
+        """The client as Keycloak holds it after our writes, which may add to what was sent.
+
+        Keycloak attaches scopes and protocol mappers of its own (SERVER_ATTACHED_SCOPES, realm defaults, the
+        service-account mappers of older lines), so the result shows what the server keeps, not what was sent.
+        """
+        realm, uuid = plan['realm'], plan['current']['id']
+        held = self.api.get(admin_path(realm, 'clients', uuid))
+        self._clients[(realm, plan['client_id'])] = held
+        return held
 
     def _grant_roles(self, plan):
         grant = plan['roles_to_grant']
@@ -329,7 +356,10 @@ class ClientReconciler(object):
         if desired['optional_scopes'] is not None:
             view['optionalClientScopes'] = sorted(rep.get('optionalClientScopes') or [])
         if desired['mappers']:
-            view['protocolMappers'] = sorted(m.get('name') for m in rep.get('protocolMappers') or [])
+            # Only the managed mappers: some lines add mappers of their own (service accounts before 26.x).
+            managed = set(m['name'] for m in desired['mappers'])
+            view['protocolMappers'] = sorted(m.get('name') for m in rep.get('protocolMappers') or []
+                                             if m.get('name') in managed)
         if 'clientAuthenticatorType' in rep and rep.get('publicClient') is False:
             view['clientAuthenticatorType'] = rep['clientAuthenticatorType']
         return mask(view)

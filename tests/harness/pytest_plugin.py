@@ -9,8 +9,10 @@ Session fixtures (each started on first use, shared, stopped at session end):
 * ``keycloak_tls``      https only (throwaway CA in ``ca_path``; asks for, and trusts,
                         client certificates signed by that CA: ``client_cert``/``client_key``)
 * ``keycloak_prefixed`` served under ``/auth`` (``url`` ends with ``/auth``)
-* ``keycloak_previous`` the previous minor line (KEYCLOAK_PREVIOUS_VERSION), for compatibility tests;
-                        skipped when KEYCLOAK_URL names an external server (nothing is started then)
+* ``keycloak_line``     module scope, parametrized indirectly with a version of KEYCLOAK_LINES: that line's
+                        server, started once per test module and line (the previous one is stopped first);
+                        for KEYCLOAK_VERSION the ``keycloak`` fixture's server. Other lines are skipped when
+                        KEYCLOAK_URL names an external server
 * ``keycloak_production`` (module scope) two production-mode nodes on PostgreSQL behind an HAProxy
                         that ends TLS (``production_cluster.py``); skipped when KEYCLOAK_URL names
                         an external server
@@ -37,7 +39,7 @@ import threading
 import pytest
 
 from .counting_proxy import CountingProxy
-from .keycloak_server import KEYCLOAK_PREVIOUS_VERSION, HarnessUnavailable, KeycloakServer
+from .keycloak_server import KEYCLOAK_VERSION, HarnessUnavailable, KeycloakServer
 from .vault_server import VaultServer, VaultUnavailable
 
 _servers: list[tuple[str, KeycloakServer]] = []  # (label, server) for the terminal summary
@@ -85,12 +87,15 @@ def keycloak_prefixed():
         yield server
 
 
-@pytest.fixture(scope="session")
-def keycloak_previous():
+@pytest.fixture(scope="module")
+def keycloak_line(request):
+    version = request.param
+    if version == KEYCLOAK_VERSION:
+        yield request.getfixturevalue("keycloak")
+        return
     if KeycloakServer.external_from_env() is not None:
-        pytest.skip(f"Keycloak {KEYCLOAK_PREVIOUS_VERSION} compatibility: KEYCLOAK_URL names an external server, "
-                    "so the suite starts no Keycloak of its own")
-    with _start(f"previous ({KEYCLOAK_PREVIOUS_VERSION})", version=KEYCLOAK_PREVIOUS_VERSION) as server:
+        pytest.skip(f"Keycloak {version}: KEYCLOAK_URL names an external server, so the suite starts no Keycloak of its own")
+    with _start(f"line {version}", version=version) as server:
         yield server
 
 

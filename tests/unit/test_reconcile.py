@@ -83,3 +83,47 @@ def test_exclusive_scopes_remove_the_unlisted():
     reconciler = ClientReconciler(api, 'confidential')
     plan = reconciler.plan(options(default_client_scopes=['email', 'basic'], client_scopes_exclusive=True))
     assert plan['scope_ops'] == [('remove', 'default', 'profile'), ('remove', 'optional', 'basic'), ('add', 'default', 'basic')]
+
+
+class LineAPI(StubAPI):
+    """A realm of a line from 26.1 on: it has Keycloak's 'service_account' scope, which the server attaches to
+    every client with a service account; reading a client back shows what the server holds."""
+
+    def __init__(self, clients=None, held=None):
+        super(LineAPI, self).__init__(clients)
+        self.held = held or {}
+
+    def get(self, path, params=None, absent_ok=False):
+        if path.endswith('client-scopes') and not path.endswith('default-client-scopes'):
+            return super(LineAPI, self).get(path) + [{'name': 'service_account', 'id': 'sa-id', 'protocol': 'openid-connect'}]
+        if path.rsplit('/', 1)[-1] in self.held:
+            return self.held[path.rsplit('/', 1)[-1]]
+        return super(LineAPI, self).get(path, params, absent_ok)
+
+
+def test_exclusive_scopes_keep_the_scope_the_server_attaches_to_a_service_account():
+    current = {'id': 'u', 'clientId': 'svc', 'publicClient': False, 'serviceAccountsEnabled': True,
+               'standardFlowEnabled': False, 'directAccessGrantsEnabled': False,
+               'defaultClientScopes': ['email', 'service_account'], 'optionalClientScopes': []}
+    api = LineAPI({'svc': current})
+    reconciler = ClientReconciler(api, 'confidential')
+    result = reconciler.apply(reconciler.plan(options(default_client_scopes=['email'], client_scopes_exclusive=True)))
+    assert result['changed'] is False and api.writes == []
+
+
+def test_exclusive_scopes_detach_service_account_from_a_client_without_one():
+    current = {'id': 'u', 'clientId': 'web', 'publicClient': False, 'serviceAccountsEnabled': False,
+               'standardFlowEnabled': True, 'defaultClientScopes': ['email', 'service_account']}
+    reconciler = ClientReconciler(LineAPI({'web': current}), 'confidential')
+    plan = reconciler.plan(options(client_id='web', preset='web', default_client_scopes=['email'],
+                                   client_scopes_exclusive=True))
+    assert plan['scope_ops'] == [('remove', 'default', 'service_account')]
+
+
+def test_a_create_reports_what_the_server_holds_not_what_was_sent():
+    held = {'id': 'uuid-2', 'clientId': 'svc', 'publicClient': False, 'serviceAccountsEnabled': True,
+            'defaultClientScopes': ['email', 'service_account'], 'optionalClientScopes': []}
+    api = LineAPI(held={'uuid-2': held})
+    reconciler = ClientReconciler(api, 'confidential')
+    result = reconciler.apply(reconciler.plan(options(default_client_scopes=['email'], client_scopes_exclusive=True)))
+    assert result['end_state']['defaultClientScopes'] == ['email', 'service_account']

@@ -59,7 +59,22 @@ DIST_SHA512 = {
               "cb743c9d384200b93bb71ee4c4a328e1dd8c0a00f822fd3e6e154f14b1e47216",
     "26.5.6": "c99ce49dc0a8072dae359471bf510fe8594b906297ffd3a9cfdd70226af32155"
               "7269b7794f1a913495715db63c4fe29004c551e69952beefa7d8f9b2de0e86c5",
+    # The other 26.x lines (KEYCLOAK_LINES). Maven Central has no .sha512 beside the 26.0-26.2 zips: those
+    # three were computed from downloads whose published .sha1 matched.
+    "26.4.7": "f9d4e0ced49976932e173abc8d2f6ff4169c125fe3b14e69ebaa0ccc4dea822e"
+              "879f7ec7353d28fa40c13de0113059c6888833725378ecef4d27587e0c87a6a2",
+    "26.3.5": "a9d13dcde8cd9ffcf604ace4a5f6add1c6f63479a153bb76261e8284278960d9"
+              "2739dcc442bd14165504ca5477f427bb6c16184e607431b414361e32fb940077",
+    "26.2.5": "f75a4dd2be5da54e3a3d93bd7128e2127bc4d02df64518dcd650694e7e790d7c"
+              "6d9659e3fe5d9d0921fe9c5059d436c7ab805b7c00e1c720ff33fe65dfdb54a5",
+    "26.1.4": "9b57343e4a71a968928e459c5693c9f3b4184efed14f08c9b6044cd8fefcd7b1"
+              "addcfe234e6d1c269a241b7153536e1951e9fcb9f59d1e6bf44353c5c103cbac",
+    "26.0.8": "4ac3af3ba4d96e65cafbe18730915c75cb142ab36e3c5d9ba6cacf63a978974f"
+              "0e51af7f8b9e011f7cd2e58ed10c8050294977600d2826e3c0bedde78e134cc3",
 }
+# The newest patch of every 26.x minor line on Maven Central (there is no 26.6), oldest first: the
+# compatibility tests run the main paths on each of them.
+KEYCLOAK_LINES = ("26.0.8", "26.1.4", "26.2.5", "26.3.5", "26.4.7", KEYCLOAK_PREVIOUS_VERSION, KEYCLOAK_VERSION)
 MIN_JAVA = 21
 FEATURES = "client-secret-rotation"
 ADMIN_USER = "admin"
@@ -199,6 +214,18 @@ def find_java_home() -> Path:
             "$JAVA_HOME or /usr/lib/jvm/*. Install one (e.g. Temurin 21) and set KEYCLOAK_JAVA_HOME."
         )
     return max(found)[1]
+
+
+def java_options_of_line(version: str, java_home: Path) -> str:
+    """Extra JVM options an older Keycloak line needs on the JDK found here ("" if none).
+
+    Keycloak up to 26.3 ships a Byte Buddy that refuses to build on Java 25 ("officially supports
+    Java 23/24 ... set net.bytebuddy.experimental"); with that property it builds and runs.
+    """
+    line = tuple(int(part) for part in version.split(".")[:2])
+    if line <= (26, 3) and _java_major(java_home) >= 25:
+        return " -Dnet.bytebuddy.experimental=true"
+    return ""
 
 
 # --------------------------------------------------------------------------
@@ -449,6 +476,7 @@ class KeycloakServer:
                        KC_BOOTSTRAP_ADMIN_USERNAME=ADMIN_USER, KC_BOOTSTRAP_ADMIN_PASSWORD=password)
             # C1-only JIT: ~2 s (15%) faster start on small CI machines; plenty fast for tests.
             env.setdefault("JAVA_OPTS_APPEND", "-XX:TieredStopAtLevel=1")
+            env["JAVA_OPTS_APPEND"] += java_options_of_line(version, java_home)
 
             log_path = instance / "keycloak.log"
             started = time.monotonic()
