@@ -14,10 +14,19 @@ description:
   - Turns the per-client results of the client modules (their C(clients) list) into a dict of client id
     to C(client_id), C(client_secret) (confidential clients returned with return_secret), C(realm), C(id),
     C(token_url) and C(issuer_url), which the deliver role hands to consumers.
+  - A client that would be created (check mode) has no secret yet and is marked C(pending=true), so the
+    deliver role predicts its destinations instead of failing.
 author:
   - keycloak_ops maintainers (@keycloak-ops)
 positional: public_url
 options:
+  pending:
+    description:
+      - Client ids whose secret in the results is about to be replaced (a rotation in check mode); their
+        C(client_secret) is left out and they are marked C(pending=true).
+    type: list
+    elements: str
+    default: []
   _input:
     description: The C(clients) results of one or more client module runs (lists are concatenated by the caller).
     type: list
@@ -46,7 +55,7 @@ _value:
 from ansible.errors import AnsibleFilterError
 
 
-def client_credentials(results, public_url):
+def client_credentials(results, public_url, pending=None):
     if not public_url:
         raise AnsibleFilterError("client_credentials: public_url is empty; give Keycloak's URL as consumers reach it")
     base = public_url.rstrip('/')
@@ -57,8 +66,13 @@ def client_credentials(results, public_url):
         issuer = '%s/realms/%s' % (base, result['realm'])
         entry = dict(client_id=result['client_id'], realm=result['realm'], id=result.get('id'),
                      issuer_url=issuer, token_url=issuer + '/protocol/openid-connect/token')
-        if result.get('secret'):
+        if result['client_id'] in (pending or []):
+            entry['pending'] = True
+        elif result.get('secret'):
             entry['client_secret'] = result['secret']
+        elif result.get('id') is None and result.get('changed'):
+            # Check mode: the client would be created, its secret does not exist yet.
+            entry['pending'] = True
         credentials[result['client_id']] = entry
     return credentials
 

@@ -81,7 +81,7 @@ def run_client_module(module, kind, client_options):
         try:
             result = reconciler.apply(plan)
             authorization.apply(plan, result)
-            if return_secret and result['state'] == 'present' and not module.check_mode:
+            if return_secret and result['state'] == 'present' and _secret_known(plan, module.check_mode):
                 result['secret'] = _secret_of(api, plan)
         except (InvalidClient, InvalidAuthorization, KeycloakOpsError) as exc:
             done = ', '.join(r['client_id'] for r in results if r['changed']) or 'none'
@@ -90,6 +90,13 @@ def run_client_module(module, kind, client_options):
         _warn(module, kind, plan, result)
         results.append(result)
     _exit(module, results, many)
+
+
+def _secret_known(plan, check_mode):
+    """In check mode only a client that exists and stays confidential has its secret already (a read, no write)."""
+    if not check_mode:
+        return True
+    return plan['action'] == 'update' and plan['changes'].get('publicClient') is None
 
 
 def _secret_of(api, plan):

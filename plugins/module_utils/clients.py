@@ -364,7 +364,27 @@ class ClientReconciler(object):
             view['clientAuthenticatorType'] = rep['clientAuthenticatorType']
         return mask(view)
 
+    @staticmethod
+    def _show_service_account_roles(plan, before, after):
+        """The declared service-account roles in the diff and end_state: held before (declared minus those to grant)
+        and after (all declared), so a grant is a visible change. Roles granted by other means are not shown."""
+        desired = plan.get('desired')
+        if not desired or not (desired['realm_roles'] or desired['client_roles']) or not after:
+            return
+        grant = plan.get('roles_to_grant') or dict(realm=[], clients=[])
+        granting_realm = set(r['name'] for r in grant['realm'])
+        granting_client = set((cid, r['name']) for cid, r in grant['clients'])
+        after['serviceAccountRoles'] = dict(realm=sorted(desired['realm_roles']),
+                                            clients=dict((cid, sorted(names))
+                                                         for cid, names in desired['client_roles'].items()))
+        if before:
+            before['serviceAccountRoles'] = dict(
+                realm=sorted(n for n in desired['realm_roles'] if n not in granting_realm),
+                clients=dict((cid, sorted(n for n in names if (cid, n) not in granting_client))
+                             for cid, names in desired['client_roles'].items()))
+
     def _result(self, plan, changed, before, after):
+        self._show_service_account_roles(plan, before, after)
         current = plan.get('current') or {}
         if before.get('secret') == MASK and after.get('secret') == MASK and plan.get('changes', {}).get('secret'):
             after['secret'] = MASK + ' (changed)'

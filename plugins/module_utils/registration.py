@@ -314,12 +314,20 @@ def private_mode_ok(path):
     return not stat.S_IMODE(os.stat(path).st_mode) & 0o077
 
 
+def make_private_directories(directory):
+    """Create directory and every missing parent owner-only (os.makedirs gives the parents 0777 minus umask)."""
+    if os.path.isdir(directory):
+        return
+    make_private_directories(os.path.dirname(directory))
+    os.mkdir(directory, 0o700)
+    os.chmod(directory, 0o700)  # the umask may have narrowed it further; 0700 is what the docs promise
+
+
 def check_writable(path):
     """Fail before registering if the credentials cannot be stored: a registration whose RAT is lost is orphaned."""
     directory = os.path.dirname(os.path.abspath(path))
     try:
-        if not os.path.isdir(directory):
-            os.makedirs(directory, 0o700)
+        make_private_directories(directory)
         handle, probe = tempfile.mkstemp(prefix='.%s.' % os.path.basename(path), dir=directory)
         os.close(handle)
         os.unlink(probe)
@@ -336,8 +344,7 @@ def write_private_file(path, data):
     """
     directory = os.path.dirname(os.path.abspath(path))
     try:
-        if not os.path.isdir(directory):
-            os.makedirs(directory, 0o700)
+        make_private_directories(directory)
         handle, temporary = tempfile.mkstemp(prefix='.%s.' % os.path.basename(path), dir=directory)
         try:
             with os.fdopen(handle, 'w') as stream:

@@ -1,13 +1,17 @@
 """provision + deliver roles through playbooks/provision.yml, with two consumer hosts, twice."""
 import os
+import pwd
 import re
+import shutil
 import stat
 import subprocess
 import sys
+import tempfile
 
 import pytest
 import yaml
 
+from ansible_collections.keycloak_ops.clients.plugins.module_utils.private_file import write_private
 from tests.integration import oidc
 from tests.integration.conftest import admin_client
 from tests.integration.runner import ansible_env, run_playbook
@@ -138,3 +142,196 @@ def test_delivery_of_an_unknown_client_fails_clearly(keycloak, realm, inventory)
     run = run_playbook(PLAYBOOK, env, inventory=inventory_path,
                        extra_vars={"deliver_files": [{"client_id": "nobody", "path": str(base / "x.env")}]})
     assert run.rc != 0 and "No credentials for client(s) nobody" in run.output, run.output[-3000:]
+
+
+ROTATE_PLAYBOOK = os.path.join(REPO, "playbooks", "rotate.yml")
+
+
+def keycloak_snapshot(oracle):
+    """Everything provision and rotate could change in the realm: clients, secrets, scopes, service-account roles."""
+    snapshot = {}
+    for client in oracle.get_clients():
+        uuid = client["id"]
+        for field in ("defaultClientScopes", "optionalClientScopes"):  # the server's order is not stable
+            client[field] = sorted(client.get(field) or [])
+        entry = dict(rep=client, default_scopes=sorted(s["name"] for s in oracle.get_client_default_client_scopes(uuid)))
+        if not client.get("publicClient") and not client.get("bearerOnly"):
+            entry["secret"] = oracle.get_client_secrets(uuid).get("value")
+            entry["rotated"] = oracle.connection.raw_get(
+                "admin/realms/%s/clients/%s/client-secret/rotated" % (oracle.connection.realm_name, uuid)).text
+        if client.get("serviceAccountsEnabled"):
+            user = oracle.get_client_service_account_user(uuid)
+            entry["realm_roles"] = sorted(r["name"] for r in oracle.get_realm_roles_of_user(user["id"]))
+        snapshot[client["clientId"]] = entry
+    return snapshot
+
+
+def differences(before, after, where=""):
+    """Paths whose values differ between two snapshots (to name what changed)."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        return [d for k in sorted(set(before) | set(after), key=str)
+                for d in differences(before.get(k), after.get(k), "%s/%s" % (where, k))]
+    return [] if before == after else [where]
+
+
+def tree_snapshot(base):
+    """Every file and directory under base with its mode and content."""
+    return dict((str(p), (stat.S_IMODE(p.stat().st_mode), p.read_bytes() if p.is_file() else None))
+                for p in sorted(base.rglob("*")))
+
+
+def test_check_diff_through_provision_deliver_and_rotate_writes_nothing(keycloak, realm, oracle, inventory):
+    base, inventory_path = inventory
+    env = ansible_env(keycloak)
+    first = run_playbook(PLAYBOOK, env, inventory=inventory_path)
+    assert first.rc == 0, first.output[-4000:]
+
+    # A declaration that adds a client (delivered into a directory that does not exist yet), changes one (a
+    # service-account role) and, in the rotate run, rotates one.
+    data = yaml.safe_load(open(inventory_path))
+    data["all"]["hosts"]["localhost"]["provision_clients"] += [dict(client_id="newbie", preset="service")]
+    for item in data["all"]["hosts"]["localhost"]["provision_clients"]:
+        if item["client_id"] == "otel":
+            item["service_account_realm_roles"] = ["offline_access"]
+    newbie_file = base / "app1" / "new" / "newbie.env"
+    data["all"]["children"]["keycloak_consumers"]["hosts"]["app1"]["deliver_files"].append(
+        dict(client_id="newbie", path=str(newbie_file)))
+    data["all"]["vars"] = dict(rotate_realm=realm, rotate_clients=["mlflow-tracking"])
+    with open(inventory_path, "w") as stream:
+        yaml.safe_dump(data, stream)
+
+    site = base / "site-check.yml"
+    site.write_text("- ansible.builtin.import_playbook: %s\n- ansible.builtin.import_playbook: %s\n"
+                    % (PLAYBOOK, ROTATE_PLAYBOOK))
+    keycloak_before, tree_before = keycloak_snapshot(oracle), tree_snapshot(base)
+    provision = rotate = run_playbook(str(site), env, check=True, diff=True, verbosity=3, inventory=inventory_path)
+    assert provision.rc == 0, provision.output[-6000:]
+    keycloak_after = keycloak_snapshot(oracle)
+    assert keycloak_after == keycloak_before, "check mode changed Keycloak: %s" % differences(keycloak_before, keycloak_after)
+    assert tree_snapshot(base) == tree_before, "check mode changed a destination"
+
+    assert "would create client newbie" in provision.output
+    assert "would write file %s for client newbie" % newbie_file in provision.output
+    assert "serviceAccountRoles" in provision.output and "offline_access" in provision.output, provision.output[-6000:]
+    assert "would write file %s for client mlflow-tracking" % (base / "app1" / "mlflow.env") in rotate.output
+    assert "would write Ansible Vault file %s" % (base / "credentials.vault.yml") in rotate.output
+    assert "would retire the previous secret of mlflow-tracking" in rotate.output
+    for entry in keycloak_before.values():
+        for value in (entry.get("secret"), entry.get("rotated")):
+            if value and len(value) > 8 and value not in ('{"error":"unknown_error"}',):
+                assert value not in provision.output and value not in rotate.output
+
+    # A destination whose content differs shows its diff, secret masked (the file of an existing client).
+    (base / "app2" / "otel.yaml").write_text("MLFLOW_CLIENT_ID: \"otel\"\nMLFLOW_CLIENT_SECRET: \"stale-value\"\n")
+    diff_run = run_playbook(PLAYBOOK, env, check=True, diff=True, inventory=inventory_path)
+    assert diff_run.rc == 0, diff_run.output[-4000:]
+    assert "-MLFLOW_CLIENT_SECRET: \"******** (previous)\"" in diff_run.output, diff_run.output[-6000:]
+    assert "+MLFLOW_CLIENT_SECRET: \"********\"" in diff_run.output and "stale-value" not in diff_run.output
+
+
+def start_poller_as_nobody(directory, stop):
+    """A forked child that drops to nobody and tries to read every file of directory until stop exists.
+
+    Forked rather than executed: the interpreter of the test venv is not readable by nobody. Returns a function
+    that waits for the child and gives (reads with content, files opened, sweeps of the directory)."""
+    nobody = pwd.getpwnam("nobody")
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: only os calls from here on
+        os.close(read_end)
+        reads = opened = sweeps = 0
+        try:
+            os.setgroups([])
+            os.setgid(nobody.pw_gid)
+            os.setuid(nobody.pw_uid)
+            while not os.path.exists(stop):
+                sweeps += 1
+                for name in os.listdir(directory):
+                    try:
+                        handle = os.open(os.path.join(directory, name), os.O_RDONLY)
+                    except OSError:
+                        continue
+                    opened += 1
+                    if os.read(handle, 4096):
+                        reads += 1
+                    os.close(handle)
+            os.write(write_end, ("%d %d %d" % (reads, opened, sweeps)).encode())
+        finally:
+            os._exit(0)
+    os.close(write_end)
+
+    def result():
+        os.waitpid(pid, 0)
+        with os.fdopen(read_end) as stream:
+            return tuple(int(n) for n in stream.read().split())
+    return result
+
+
+def test_secret_files_are_never_readable_by_another_user(tmp_path):
+    """A process running as nobody tries to read every file of the directory while secret files are written:
+    100 creates and 100 updates through secret_file's write (in-process, so the poller sees many writes in little
+    time), then 5 creates and 5 updates through the module in a playbook."""
+    directory = tempfile.mkdtemp(prefix="keycloak-ops-poller-", dir="/tmp")
+    try:
+        os.chmod(directory, 0o755)  # nobody may list the directory: only the files must stay closed
+        stop = os.path.join(tempfile.gettempdir(), os.path.basename(directory) + ".stop")
+        playbook = tmp_path / "write.yml"
+        playbook.write_text("""
+- hosts: localhost
+  connection: local
+  gather_facts: false
+  tasks:
+    - name: Create
+      keycloak_ops.clients.secret_file:
+        path: "%(d)s/module{{ item }}.env"
+        content: "SECRET=created-{{ item }}\\n"
+        mode: "0600"
+      loop: "{{ range(5) | list }}"
+    - name: Update
+      keycloak_ops.clients.secret_file:
+        path: "%(d)s/module{{ item }}.env"
+        content: "SECRET=updated-{{ item }}\\n"
+        mode: "0640"
+      loop: "{{ range(5) | list }}"
+""" % {"d": directory})
+        poller = start_poller_as_nobody(directory, stop)
+        try:
+            for phase, mode in (("created", 0o600), ("updated", 0o640)):
+                for index in range(100):
+                    write_private(os.path.join(directory, "f%d.env" % index),
+                                  ("SECRET=%s-%d\n" % (phase, index)).encode(), mode, os.geteuid(), os.getegid())
+            run = run_playbook(str(playbook), ansible_env(None))
+        finally:
+            open(stop, "w").close()
+            reads, opened, sweeps = poller()
+            os.unlink(stop)
+        assert run.rc == 0, run.output[-3000:]
+        assert re.search(r"localhost\s+: ok=2\s+changed=2 ", run.output), run.output[-2000:]
+        print("\npoller as nobody: %s sweeps of the directory, %s files opened, %s reads with content"
+              % (sweeps, opened, reads))
+        assert sweeps > 100, "the poller ran all along"
+        assert reads == 0 and opened == 0
+        assert len(os.listdir(directory)) == 105 and all(
+            stat.S_IMODE(os.stat(os.path.join(directory, n)).st_mode) == 0o640 for n in os.listdir(directory))
+    finally:
+        shutil.rmtree(directory)
+
+
+def test_missing_directories_are_created_private_and_failures_name_the_path(keycloak, realm, inventory):
+    base, inventory_path = inventory
+    env = ansible_env(keycloak)
+    nested = base / "app1" / "a" / "b" / "mlflow.env"
+    (base / "app1" / "blocker").write_text("not a directory\n")
+    blocked = base / "app1" / "blocker" / "x.env"
+    run = run_playbook(PLAYBOOK, env, verbosity=3, inventory=inventory_path, extra_vars={"deliver_files": [
+        {"client_id": "mlflow-tracking", "path": str(nested)}]})
+    assert run.rc == 0, run.output[-3000:]
+    assert stat.S_IMODE((base / "app1" / "a").stat().st_mode) == 0o700
+    assert stat.S_IMODE((base / "app1" / "a" / "b").stat().st_mode) == 0o700
+    assert stat.S_IMODE(nested.stat().st_mode) == 0o600
+    failed = run_playbook(PLAYBOOK, env, verbosity=3, inventory=inventory_path, extra_vars={"deliver_files": [
+        {"client_id": "mlflow-tracking", "path": str(blocked)}]})
+    assert failed.rc != 0
+    assert "Cannot create directory %s: " % blocked.parent in failed.output, failed.output[-3000:]
+    assert "censored due to no_log" not in failed.output
+    assert secret_of(keycloak, realm, "mlflow-tracking") not in run.output + failed.output

@@ -216,3 +216,10 @@ def test_unwritable_path_fails_before_registering(tmp_path):
         check_writable(str(blocker / "client.json"))
     check_writable(str(tmp_path / "ok" / "client.json"))
     assert os.listdir(str(tmp_path / "ok")) == []
+
+
+def test_every_missing_parent_of_the_credentials_file_is_created_owner_only(tmp_path):
+    path = tmp_path / "a" / "b" / "c" / "registration.json"
+    write_private_file(str(path), {"registration_access_token": "t"})
+    for directory in (tmp_path / "a", tmp_path / "a" / "b", tmp_path / "a" / "b" / "c"):
+        assert stat.S_IMODE(directory.stat().st_mode) == 0o700, directory

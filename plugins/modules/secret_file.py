@@ -1,0 +1,204 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: keycloak_ops contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: secret_file
+short_description: Write a file holding secrets, born with its final owner and mode
+version_added: 1.0.0
+description:
+  - Writes O(content) to O(path) so that no byte of it is ever readable by anyone the final owner and mode do not
+    allow, not even for a moment. M(ansible.builtin.copy) renames a temporary file into place and sets the mode
+    afterwards; this module creates the temporary file empty with mode C(0600), gives it its final owner and mode,
+    writes, and renames it over O(path) (atomic, a reader sees the old or the new file, never a torn one).
+  - Missing parent directories are created with O(directory_mode), O(directory_owner) and O(directory_group).
+  - Rewrites the file only when its content differs; owner and mode are corrected in place otherwise.
+  - The diff shows the content with every value of O(secrets) masked; lines of the previous content that may hold
+    a secret are masked too.
+author:
+  - keycloak_ops maintainers (@keycloak-ops)
+attributes:
+  check_mode:
+    description: Reports what would be written and which directories created, and writes nothing.
+    support: full
+  diff_mode:
+    description: Content (secrets masked), owner and mode before and after.
+    support: full
+options:
+  path:
+    description: The file to write.
+    type: path
+    required: true
+  content:
+    description: The whole content of the file.
+    type: str
+    required: true
+  secrets:
+    description: Values inside O(content) that the diff masks (the secrets it holds).
+    type: list
+    elements: str
+    default: []
+  diff_content:
+    description:
+      - What the diff shows in place of O(content), for example the plain text of an encrypted file (masked
+        with O(secrets) as well).
+    type: str
+  diff_previous:
+    description: What the diff shows as the previous content in place of the file itself (plain text of an encrypted file).
+    type: str
+  owner:
+    description: Owner of the file; the user running the module when not given.
+    type: str
+  group:
+    description: Group of the file; the primary group of O(owner) (or of the user running the module) when not given.
+    type: str
+  mode:
+    description: Mode of the file, an octal string.
+    type: str
+    default: "0600"
+  directory_mode:
+    description: Mode of parent directories the module creates.
+    type: str
+    default: "0700"
+  directory_owner:
+    description: Owner of parent directories the module creates; O(owner) when not given.
+    type: str
+  directory_group:
+    description: Group of parent directories the module creates; O(group) when not given.
+    type: str
+notes:
+  - Run the task without C(no_log) to see the masked diff. O(content), O(secrets), O(diff_content) and
+    O(diff_previous) are C(no_log) options, so their values never reach the output.
+seealso:
+  - module: ansible.builtin.copy
+"""
+
+EXAMPLES = r"""
+- name: An env file readable by the service only, from its first byte
+  keycloak_ops.clients.secret_file:
+    path: /etc/billing/oidc.env
+    content: "{{ credentials | keycloak_ops.clients.credentials_file('env') }}"
+    secrets:
+      - "{{ credentials.client_secret }}"
+    owner: billing
+    mode: "0400"
+"""
+
+RETURN = r"""
+path:
+  description: The file written (or that would be written in check mode).
+  returned: always
+  type: str
+created_directories:
+  description: Parent directories created (or that would be created in check mode).
+  returned: always
+  type: list
+  elements: str
+msg:
+  description: What was done or, in check mode, what would be done.
+  returned: always
+  type: str
+"""
+
+import grp
+import os
+import pwd
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.keycloak_ops.clients.plugins.module_utils.private_file import (
+    PrivateFileError, file_state, make_directories, masked, masked_previous, missing_directories, set_attributes,
+    write_private)
+
+
+def octal_mode(module, name):
+    try:
+        mode = int(module.params[name], 8)
+    except (TypeError, ValueError):
+        mode = -1
+    if not 0 <= mode <= 0o7777:
+        module.fail_json(msg='%s must be an octal mode such as 0600, not %r' % (name, module.params[name]))
+    return mode
+
+
+def ids(module, owner, group):
+    try:
+        uid = pwd.getpwnam(owner).pw_uid if owner else os.geteuid()
+        gid = grp.getgrnam(group).gr_gid if group else (pwd.getpwuid(uid).pw_gid if owner else os.getegid())
+    except KeyError as exc:
+        module.fail_json(msg='Cannot write %s: unknown user or group %s' % (module.params['path'], exc))
+    return uid, gid
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            path=dict(type='path', required=True),
+            content=dict(type='str', required=True, no_log=True),
+            secrets=dict(type='list', elements='str', default=[], no_log=True),
+            diff_content=dict(type='str', no_log=True),
+            diff_previous=dict(type='str', no_log=True),
+            owner=dict(type='str'),
+            group=dict(type='str'),
+            mode=dict(type='str', default='0600'),
+            directory_mode=dict(type='str', default='0700'),
+            directory_owner=dict(type='str'),
+            directory_group=dict(type='str'),
+        ),
+        supports_check_mode=True,
+    )
+    params = module.params
+    path = params['path']
+    mode = octal_mode(module, 'mode')
+    directory_mode = octal_mode(module, 'directory_mode')
+    uid, gid = ids(module, params['owner'], params['group'])
+    dir_uid, dir_gid = ids(module, params['directory_owner'] or params['owner'],
+                           params['directory_group'] or params['group'])
+    secrets = params['secrets']
+    data = params['content'].encode('utf-8')
+    try:
+        directories = missing_directories(path)
+        current, current_mode, current_uid, current_gid = (None, None, None, None) if directories else file_state(path)
+        content_changed = current != data
+        attributes_changed = current is not None and (current_mode, current_uid, current_gid) != (mode, uid, gid)
+        if not module.check_mode:
+            make_directories(directories, directory_mode, dir_uid, dir_gid)
+            if content_changed:
+                write_private(path, data, mode, uid, gid)
+            elif attributes_changed:
+                set_attributes(path, mode, uid, gid)
+    except PrivateFileError as exc:
+        module.fail_json(msg=str(exc), path=path)
+
+    changed = content_changed or attributes_changed
+    verb = 'would write' if module.check_mode else 'wrote'
+    if content_changed:
+        msg = '%s %s' % (verb, path)
+    elif attributes_changed:
+        msg = '%s owner/mode of %s' % ('would set' if module.check_mode else 'set', path)
+    else:
+        msg = '%s is up to date' % path
+    if directories:
+        msg += ' (%s directories %s)' % ('would create' if module.check_mode else 'created', ', '.join(directories))
+    result = dict(changed=changed, path=path, created_directories=directories, msg=msg)
+    if module._diff:
+        new_text = params['diff_content'] if params['diff_content'] is not None else params['content']
+        if params['diff_previous'] is not None:
+            old_text = params['diff_previous'] if current is not None else ''
+        else:
+            old_text = current.decode('utf-8', 'replace') if current is not None else ''
+        result['diff'] = [dict(before_header=path, after_header=path, before=masked_previous(old_text, new_text, secrets),
+                               after=masked(new_text, secrets))]
+        if attributes_changed:
+            result['diff'].append(dict(
+                before=dict(path=path, mode='%04o' % current_mode, owner=current_uid, group=current_gid),
+                after=dict(path=path, mode='%04o' % mode, owner=uid, group=gid)))
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()
