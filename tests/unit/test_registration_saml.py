@@ -13,8 +13,8 @@ def params(**given):
 
 
 def test_client_id_is_the_entity_id():
-    assert desired_metadata(params(metadata={"description": "sp"})) == {"clientId": "https://sp.example.com/saml",
-                                                                         "description": "sp"}
+    expected = {"clientId": "https://sp.example.com/saml", "description": "sp"}
+    assert desired_metadata(params(metadata={"description": "sp"})) == expected
 
 
 @pytest.mark.parametrize("given, message", [
