@@ -107,7 +107,7 @@ def check_rights(rights, plans, return_secret):
         if plan['current'] is None:
             # Absent may only mean hidden: query-clients alone lists no client it cannot view.
             rights.require_view(realm)
-        if plan['action'] == 'none':
+        if not _writes(plan):
             continue
         rights.require(realm, 'manage-clients', "creating, changing and deleting clients needs")
         if return_secret:
@@ -119,6 +119,16 @@ def check_rights(rights, plans, return_secret):
             if owner == 'realm-management':
                 rights.require(realm, (role['name'], 'realm-admin'),
                                "granting it needs (Keycloak lets an admin grant only realm-management roles it holds)")
+
+
+def _writes(plan):
+    """Whether applying the plan sends any write request."""
+    if plan['action'] in ('create', 'delete'):
+        return True
+    if plan['action'] != 'update':
+        return False
+    grant = plan['roles_to_grant']
+    return bool(plan['changes'] or plan['scope_ops'] or plan['mapper_ops'] or grant['realm'] or grant['clients'])
 
 
 def _rolled_back(reconciler):

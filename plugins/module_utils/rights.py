@@ -59,11 +59,12 @@ class AdminRights(object):
         self.requests = 0  # what establishing the roles cost, for the tests
 
     def management_client(self, realm):
-        """The client holding the admin roles for realm, in the realm the identity logs in to."""
-        if self.api.auth_realm == realm:
-            return 'realm-management'
+        """The client holding the admin roles for realm, in the realm the identity logs in to: the master realm
+        keeps them, its own included, in '<realm>-realm' clients; other realms in 'realm-management'."""
         if self.api.auth_realm == 'master':
             return '%s-realm' % realm
+        if self.api.auth_realm == realm:
+            return 'realm-management'
         return None
 
     def roles(self, realm):
@@ -117,15 +118,16 @@ class AdminRights(object):
     def require_view(self, realm):
         """Seeing clients: with only query-clients Keycloak answers an empty list for clients that exist.
 
-        When the roles cannot be read, realm-management itself tells: every realm has it, and Keycloak lists it
-        only to an identity that may view clients (one request).
+        When the roles cannot be read, the realm's management client tells: every realm has it, and Keycloak
+        lists it only to an identity that may view clients (one request).
         """
         why = "reading clients needs (with query-clients alone Keycloak hides them)"
         if self.roles(realm) is not None:
             return self.require(realm, VIEW_CLIENTS, why)
         if realm not in self._can_view:
             self.requests += 1
-            self._can_view[realm] = bool(self.api.get(admin_path(realm, 'clients'), params={'clientId': 'realm-management'}))
+            owner = 'master-realm' if realm == 'master' else 'realm-management'
+            self._can_view[realm] = bool(self.api.get(admin_path(realm, 'clients'), params={'clientId': owner}))
         if not self._can_view[realm]:
             raise KeycloakOpsError("%s lacks the 'view-clients' role of realm-management in realm '%s', which %s"
                                    % (self.api.identity, realm, why))
