@@ -62,7 +62,7 @@ bootstrap() {
   py_new="$(find_python 3.13 || find_python 3.12)" || { log "need Python 3.12+ for ansible-core 2.21"; exit 1; }
   ensure_venv "$VENV" "$py_new" "$REPO/tests/requirements.txt"
   if [ "${1:-}" = "--with-oldest" ]; then
-    py_old="$(find_python 3.11)" || { log "need Python 3.11 for the ansible-core 2.19 unit run"; exit 1; }
+    py_old="$(find_python 3.11)" || { log "need Python 3.11 for the oldest ansible-core (2.18) run"; exit 1; }
     ensure_venv "$VENV_OLDEST" "$py_old" "$REPO/tests/requirements-oldest.txt"
   fi
   export PATH="$VENV/bin:$PATH"

@@ -41,8 +41,15 @@ class ClientsModule(AnsibleModule):
         self.no_log_values.update(given_secrets(self.params.get('clients'), self._client_options))
 
 
+# Long enough to recognise a client id, short enough to keep the error on one readable line.
+LABEL_LENGTH = 60
+
+
 def _label(index, options, many):
-    return "clients[%d] (client '%s')" % (index, options.get('client_id')) if many else "client '%s'" % options.get('client_id')
+    client_id = str(options.get('client_id'))
+    if len(client_id) > LABEL_LENGTH:
+        client_id = client_id[:LABEL_LENGTH - 3] + '...'
+    return "clients[%d] (client '%s')" % (index, client_id) if many else "client '%s'" % client_id
 
 
 def run_client_module(module, kind, client_options):
@@ -76,19 +83,24 @@ def run_client_module(module, kind, client_options):
     return_secret = module.params.get('return_secret')
     if not return_secret:
         _scrub(module, collect_secrets([p['current'] for p in plans if p.get('current')]))
-    results = []
-    for index, plan in enumerate(plans):
+    try:
+        check_rights(reconciler.rights, plans, return_secret)
+    except KeycloakOpsError as exc:
+        module.fail_json(msg="%s; nothing was changed" % exc)
+    results = [None] * len(plans)
+    # Deletions last: everything before them can still be undone if a later item fails.
+    order = sorted(range(len(plans)), key=lambda i: plans[i]['action'] == 'delete')
+    for index in order:
+        plan = plans[index]
         try:
             result = reconciler.apply(plan)
             authorization.apply(plan, result)
             if return_secret and result['state'] == 'present' and _secret_known(plan, module.check_mode):
                 result['secret'] = _secret_of(api, plan)
         except (InvalidClient, InvalidAuthorization, KeycloakOpsError) as exc:
-            done = ', '.join(r['client_id'] for r in results if r['changed']) or 'none'
-            module.fail_json(msg="%s: %s (clients already changed in this task: %s)"
-                             % (_label(index, plan['options'], many), exc, done), clients=results)
+            module.fail_json(msg="%s: %s; %s" % (_label(index, plan['options'], many), exc, _rolled_back(reconciler)))
         _warn(module, kind, plan, result)
-        results.append(result)
+        results[index] = result
     _exit(module, results, many)
 
 
@@ -97,6 +109,50 @@ def _secret_known(plan, check_mode):
     if not check_mode:
         return True
     return plan['action'] == 'update' and plan['changes'].get('publicClient') is None
+
+
+def check_rights(rights, plans, return_secret):
+    """Refuse before the first write when the identity cannot do every planned step, naming the missing role.
+
+    Costs nothing on a run that changes nothing: the roles are read only when some write is planned.
+    """
+    for plan in plans:
+        realm = plan['realm']
+        if plan['current'] is None:
+            # Absent may only mean hidden: query-clients alone lists no client it cannot view.
+            rights.require_view(realm)
+        if not _writes(plan):
+            continue
+        rights.require(realm, 'manage-clients', "creating, changing and deleting clients needs")
+        if return_secret:
+            rights.require(realm, 'manage-clients', "reading client secrets (return_secret) needs")
+        grant = plan.get('roles_to_grant') or {}
+        if grant.get('realm') or grant.get('clients'):
+            rights.require(realm, 'manage-users', "granting roles to a service account needs")
+        for owner, role in grant.get('clients') or []:
+            if owner == 'realm-management':
+                rights.require(realm, (role['name'], 'realm-admin'),
+                               "granting it needs (Keycloak lets an admin grant only realm-management roles it holds)")
+
+
+def _writes(plan):
+    """Whether applying the plan sends any write request."""
+    if plan['action'] in ('create', 'delete'):
+        return True
+    if plan['action'] != 'update':
+        return False
+    grant = plan['roles_to_grant']
+    return bool(plan['changes'] or plan['scope_ops'] or plan['mapper_ops'] or grant['realm'] or grant['clients'])
+
+
+def _rolled_back(reconciler):
+    """The end of the error line: what this task had written, undone."""
+    if not reconciler.undo:
+        return "nothing was changed"
+    failed = reconciler.rollback()
+    if failed:
+        return "rolling back this task's writes failed for: %s; fix by hand" % ', '.join(failed)
+    return "this task's earlier writes were rolled back, nothing is changed"
 
 
 def _secret_of(api, plan):

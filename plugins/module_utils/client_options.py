@@ -92,6 +92,14 @@ ATTRIBUTE_OF_OPTION = dict(
 
 LOOPBACK_HOSTS = frozenset(('localhost',))
 
+# Column sizes of Keycloak's database, measured on Keycloak 26: one character more and Keycloak answers
+# HTTP 500 "unknown_error" (the database refuses the row), so they are checked before any request.
+MAX_LENGTH = 255
+LIMITED_OPTIONS = ('client_id', 'name', 'description', 'root_url', 'home_url')
+LIMITED_LIST_OPTIONS = ('redirect_uris', 'web_origins')
+# Schemes Keycloak refuses in redirect, root and base URLs (HTTP 400 "uses an illegal scheme").
+ILLEGAL_SCHEMES = frozenset(('javascript', 'data'))
+
 
 class InvalidClient(ValueError):
     """One client's input is wrong; the message names the option and the fix."""
@@ -160,6 +168,9 @@ def _check_url(option, value, allow_relative=False):
     if allow_relative and value.startswith('/'):
         return
     parts = urlsplit(value)
+    if parts.scheme.lower() in ILLEGAL_SCHEMES:
+        raise InvalidClient("%s: '%s' uses the %s: scheme, which Keycloak refuses (it would run in the browser); "
+                            "use an http(s) URL" % (option, value, parts.scheme.lower()))
     if parts.scheme not in ('http', 'https') and not (allow_relative and parts.scheme):
         raise InvalidClient("%s: '%s' is not an absolute http(s) URL" % (option, value))
     if parts.scheme in ('http', 'https') and not parts.hostname:
@@ -194,6 +205,7 @@ def validate(options, kind):
     client_id = options['client_id']
     if not client_id.strip() or client_id != client_id.strip():
         raise InvalidClient("client_id '%s' must not be blank or start/end with spaces" % client_id)
+    _check_lengths(options)
     if options.get('state') == 'absent':
         return
     for option in ('root_url',):
@@ -207,6 +219,9 @@ def validate(options, kind):
             if uri in ('*', '+') or uri.startswith('/'):
                 continue
             _check_url(option, uri.rstrip('*'), allow_relative=True)
+            if '#' in uri:
+                raise InvalidClient("%s: '%s' has a URL fragment (#...), which Keycloak refuses in redirect URIs; "
+                                    "drop it" % (option, uri))
     for origin in options.get('web_origins') or []:
         if origin not in ('*', '+'):
             _check_url('web_origins', origin)
@@ -214,15 +229,49 @@ def validate(options, kind):
     both = sorted(default_scopes & set(options.get('optional_client_scopes') or []))
     if both:
         raise InvalidClient("client scope '%s' is listed as both default and optional; pick one" % both[0])
-    for index, mapper in enumerate(options.get('protocol_mappers') or []):
-        if not mapper.get('name') or not (mapper.get('protocolMapper') or mapper.get('protocol_mapper')):
-            raise InvalidClient("protocol_mappers[%d] needs a name and a protocolMapper type "
-                                "(for example oidc-audience-mapper)" % index)
+    _check_mappers(options.get('protocol_mappers') or [])
     _check_attribute_conflicts(options)
     if kind == 'confidential':
         _validate_confidential(options)
     else:
         _validate_public(options)
+
+
+def _too_long(option, value):
+    return InvalidClient("%s: '%s...' is %d characters long; Keycloak stores at most %d" % (option, value[:20], len(value), MAX_LENGTH))
+
+
+def _check_lengths(options):
+    for option in LIMITED_OPTIONS:
+        value = options.get(option)
+        if isinstance(value, str) and len(value) > MAX_LENGTH:
+            raise _too_long(option, value)
+    for option in LIMITED_LIST_OPTIONS:
+        for value in options.get(option) or []:
+            if len(value) > MAX_LENGTH:
+                raise _too_long(option, value)
+    for name in options.get('attributes') or {}:
+        if len(str(name)) > MAX_LENGTH:
+            raise _too_long('attributes (a name)', str(name))
+
+
+def _check_mappers(mappers):
+    seen = set()
+    for index, mapper in enumerate(mappers):
+        if not isinstance(mapper, dict):
+            raise InvalidClient("protocol_mappers[%d] must be a dict with name, protocolMapper and config" % index)
+        name = mapper.get('name')
+        if not name or not (mapper.get('protocolMapper') or mapper.get('protocol_mapper')):
+            raise InvalidClient("protocol_mappers[%d] needs a name and a protocolMapper type "
+                                "(for example oidc-audience-mapper)" % index)
+        if len(str(name)) > MAX_LENGTH:
+            raise _too_long('protocol_mappers[%d].name' % index, str(name))
+        if name in seen:
+            raise InvalidClient("protocol_mappers[%d]: the name '%s' is used twice; mapper names are unique per client"
+                                % (index, name))
+        if not isinstance(mapper.get('config') or {}, dict):
+            raise InvalidClient("protocol_mappers[%d].config must be a dict of settings" % index)
+        seen.add(name)
 
 
 def _check_attribute_conflicts(options):

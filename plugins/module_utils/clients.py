@@ -18,6 +18,7 @@ from ansible_collections.keycloak_ops.clients.plugins.module_utils.connection im
     KeycloakOpsError, admin_path, find_client,
 )
 from ansible_collections.keycloak_ops.clients.plugins.module_utils.masking import MASK, mask
+from ansible_collections.keycloak_ops.clients.plugins.module_utils.rights import AdminRights
 
 # Collections that Keycloak manages through their own endpoints; a PUT of the client ignores them.
 SEPARATELY_MANAGED = ('protocolMappers', 'defaultClientScopes', 'optionalClientScopes')
@@ -41,6 +42,10 @@ class ClientReconciler(object):
         self._realm_defaults = {}
         self._roles = {}
         self._clients = {}
+        self._mapper_types = None
+        self.rights = AdminRights(api)
+        # (what, method, path, body) that undo this task's writes, newest last: see rollback().
+        self.undo = []
 
     # -- reads ---------------------------------------------------------------------------------
 
@@ -79,6 +84,7 @@ class ClientReconciler(object):
         if key not in self._roles:
             owner = self.find_client(realm, client_id)
             if owner is None:
+                self.rights.require_view(realm)
                 raise InvalidClient("service_account_client_roles: client '%s' does not exist in realm '%s'"
                                     % (client_id, realm))
             role = self.api.get(admin_path(realm, 'clients', owner['id'], 'roles', name), absent_ok=True)
@@ -87,12 +93,36 @@ class ClientReconciler(object):
             self._roles[key] = role
         return self._roles[key]
 
+    def known_mapper_types(self):
+        """Ids of the OIDC protocol mappers this server has, read once per task and only when mappers are declared
+        (Keycloak stores a mapper of an unknown type without complaint; it then breaks token issuance).
+        None when the identity may not read the server info."""
+        if self._mapper_types is None:
+            try:
+                info = self.api.get('admin/serverinfo') or {}
+            except KeycloakOpsError:
+                info = {}
+            types = (info.get('protocolMapperTypes') or {}).get('openid-connect')
+            self._mapper_types = set(t.get('id') for t in types) if types else False
+        return self._mapper_types or None
+
+    def _check_mapper_types(self, mappers):
+        if not mappers:
+            return
+        known = self.known_mapper_types()
+        for index, mapper in enumerate(mappers):
+            if known is not None and mapper['protocolMapper'] not in known:
+                raise InvalidClient("protocol_mappers[%d]: Keycloak has no protocol mapper type '%s' (for example: %s)"
+                                    % (index, mapper['protocolMapper'], ', '.join(sorted(known)[:3])))
+
     def _resolve_scopes(self, realm, names, option):
         if names is None:
             return None
         catalog = self.scope_ids(realm)
         for name in names:
             if name not in catalog:
+                # Before calling it unknown: an identity that cannot view clients is shown no scopes at all.
+                self.rights.require_view(realm)
                 raise InvalidClient("%s: client scope '%s' does not exist in realm '%s'" % (option, name, realm))
         return list(names)
 
@@ -115,6 +145,7 @@ class ClientReconciler(object):
         desired = desired_state(options, self.kind)
         desired['default_scopes'] = self._resolve_scopes(realm, desired['default_scopes'], 'default_client_scopes')
         desired['optional_scopes'] = self._resolve_scopes(realm, desired['optional_scopes'], 'optional_client_scopes')
+        self._check_mapper_types(desired['mappers'])
         realm_roles = [self.realm_role(realm, name) for name in desired['realm_roles']]
         client_roles = [(cid, self.client_role(realm, cid, name))
                         for cid, names in sorted(desired['client_roles'].items()) for name in names]
@@ -262,6 +293,7 @@ class ClientReconciler(object):
             result['changed'] = True
             return result
         plan['current'] = dict(body, id=headers.get('Location', '').rstrip('/').rsplit('/', 1)[-1])
+        self._remember('created client %s' % plan['client_id'], 'DELETE', admin_path(plan['realm'], 'clients', plan['current']['id']))
         self._grant_roles(plan)
         return self._result(plan, changed=True, before={}, after=self._view(self._read_back(plan), desired))
 
@@ -274,21 +306,30 @@ class ClientReconciler(object):
         after = self._view(self._after_scopes(merged, plan['scope_ops']), desired)
         if changed and not self.check_mode:
             realm, uuid = plan['realm'], current['id']
+            what = 'updated client %s' % plan['client_id']
             if plan['changes']:
                 body = dict((k, v) for k, v in merged.items() if k not in SEPARATELY_MANAGED)
                 self.api.put(admin_path(realm, 'clients', uuid), body)
+                original = dict((k, v) for k, v in current.items() if k not in SEPARATELY_MANAGED)
+                self._remember(what, 'PUT', admin_path(realm, 'clients', uuid), original)
             for op, kind, name in plan['scope_ops']:
                 path = admin_path(realm, 'clients', uuid, kind + '-client-scopes', self.scope_ids(realm)[name])
                 if op == 'add':
                     self.api.put(path, None)
                 else:
                     self.api.delete(path)
+                self._remember(what, 'DELETE' if op == 'add' else 'PUT', path)
+            by_name = dict((m.get('name'), m) for m in current.get('protocolMappers') or [])
             for op, mapper in plan['mapper_ops']:
                 models = admin_path(realm, 'clients', uuid, 'protocol-mappers', 'models')
                 if op == 'add':
-                    self.api.post(models, mapper)
+                    _status, _body, headers = self.api.post(models, mapper)
+                    mapper_id = (headers.get('Location') or '').rstrip('/').rsplit('/', 1)[-1]
+                    if mapper_id:
+                        self._remember(what, 'DELETE', models + '/' + mapper_id)
                 else:
                     self.api.put(models + '/' + mapper['id'], mapper)
+                    self._remember(what, 'PUT', models + '/' + mapper['id'], by_name.get(mapper['name']))
             self._grant_roles(plan)
             merged = self._read_back(plan)
             after = self._view(merged, desired)
@@ -313,11 +354,34 @@ class ClientReconciler(object):
         realm, uuid = plan['realm'], plan['current']['id']
         user = self.api.get(admin_path(realm, 'clients', uuid, 'service-account-user'))
         mappings = admin_path(realm, 'users', user['id'], 'role-mappings')
+        what = 'granted roles to %s' % plan['client_id']
         if grant['realm']:
             self.api.post(mappings + '/realm', grant['realm'])
+            self._remember(what, 'DELETE', mappings + '/realm', grant['realm'])
         for owner_id in sorted(set(cid for cid, _role in grant['clients'])):
             owner_uuid = self.find_client(realm, owner_id)['id']
-            self.api.post(mappings + '/clients/' + owner_uuid, [r for cid, r in grant['clients'] if cid == owner_id])
+            roles = [r for cid, r in grant['clients'] if cid == owner_id]
+            self.api.post(mappings + '/clients/' + owner_uuid, roles)
+            self._remember(what, 'DELETE', mappings + '/clients/' + owner_uuid, roles)
+
+    # -- rollback ------------------------------------------------------------------------------
+
+    def _remember(self, what, method, path, body=None):
+        self.undo.append((what, method, path, body))
+
+    def rollback(self):
+        """Undo this task's writes, newest first: delete what it created, put back what it changed as read.
+
+        Returns the descriptions of what could not be undone (empty when everything was).
+        """
+        failed = []
+        while self.undo:
+            what, method, path, body = self.undo.pop()
+            try:
+                self.api.request(method, path, body=body, expected=(200, 201, 204, 404))
+            except KeycloakOpsError:
+                failed.append(what)
+        return sorted(set(failed))
 
     # -- views and results ---------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import os
 import traceback
 
 from ansible.module_utils.basic import env_fallback, missing_required_lib
@@ -26,7 +27,14 @@ else:
 
 RETRIED_STATUSES = (502, 503, 504)
 RETRY_COUNT = 3
-RETRIED_METHODS = frozenset(('GET', 'HEAD', 'PUT', 'POST', 'DELETE', 'OPTIONS'))
+# Requests that may be sent again after a lost answer or a 502/503/504: repeating them changes nothing more.
+# POST is left out: it creates a client, regenerates a secret or mints a token, and a second one would do it
+# twice. A POST is retried only when the connection failed before the request was sent (urllib3's connect
+# counter), which never reached Keycloak. See docs/retries.md.
+RETRIED_METHODS = frozenset(('GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS'))
+# Options naming files that requests opens; checked first so a wrong path is named, not an errno.
+FILE_OPTIONS = (('ca_path', 'KEYCLOAK_CA_PATH'), ('client_cert', 'KEYCLOAK_CLIENT_CERT'),
+                ('client_key', 'KEYCLOAK_CLIENT_KEY'))
 # Keycloak's token lifetime bounds a given token; we cannot renew it, so treat it as long-lived.
 GIVEN_TOKEN_LIFETIME = 10 * 365 * 24 * 3600
 ERROR_TEXT_LIMIT = 300
@@ -56,6 +64,10 @@ class KeycloakOpsError(Exception):
     """A failure already phrased as the one line a person reads."""
 
 
+class OutcomeUnknown(KeycloakOpsError):
+    """A write was sent and its answer lost: Keycloak may or may not have done it, and it is not sent again."""
+
+
 def segment(value):
     """Quote one path segment: client ids may hold '/', ':' or spaces."""
     return quote(str(value), safe='')
@@ -78,7 +90,9 @@ def required_role(method, path):
     """The realm-management role a 403 most likely lacks, so the message can name it."""
     write = method != 'GET'
     if '/clients-initial-access' in path:
-        return 'create-client'
+        # Measured on Keycloak 26: create-client alone is refused; minting needs manage-clients (listing, which
+        # the module does first, needs view-clients, which manage-clients implies).
+        return 'manage-clients'
     if '/client-policies' in path or path.rstrip('/').count('/') <= 2 and write:
         return 'manage-realm'
     if '/users' in path or '/role-mappings' in path:
@@ -104,11 +118,23 @@ def response_detail(body):
     return one_line(': '.join(str(p) for p in parts if p) or json.dumps(data))
 
 
+def _says_realm_missing(body):
+    """Keycloak names a missing realm ('Realm does not exist', 'Realm not found.'); a wrong URL path answers
+    'Unable to find matching target resource method' instead."""
+    if isinstance(body, bytes):
+        body = body.decode('utf-8', 'replace')
+    text = (body or '').lower()
+    return 'realm' in text and ('not found' in text or 'does not exist' in text)
+
+
 def connection_error_message(exc, url, timeout):
     """Turn a transport failure into advice; the cause chain tells TLS, timeout and refusal apart."""
     cause = exc
     while cause is not None and not isinstance(cause, requests.exceptions.RequestException):
         cause = cause.__cause__ or cause.__context__
+    if isinstance(cause, requests.exceptions.SSLError) and _speaks_plain_http(cause):
+        return ("%s answered the TLS handshake in plain HTTP: the port serves http, not https. Use an http:// URL "
+                "for it, or the port where Keycloak serves https" % url)
     if isinstance(cause, requests.exceptions.SSLError):
         return ("TLS verification failed for %s: %s. Set ca_path (or KEYCLOAK_CA_PATH) to the CA bundle that "
                 "signed the server certificate; validate_certs: false only for throwaway servers"
@@ -117,6 +143,37 @@ def connection_error_message(exc, url, timeout):
     if isinstance(cause, requests.exceptions.Timeout) or 'TimeoutError' in str(cause) or 'timed out' in str(cause):
         return "Keycloak at %s did not answer within %s seconds (connection_timeout)" % (url, timeout)
     return "Cannot reach Keycloak at %s: %s" % (url, one_line(_connect_reason(cause or exc), 160))
+
+
+def _speaks_plain_http(exc):
+    text = str(exc)
+    return 'WRONG_VERSION_NUMBER' in text or 'record layer failure' in text or 'http request' in text.lower()
+
+
+def request_never_sent(exc):
+    """Whether a transport failure happened before the request left (no connection, TLS refused), so a POST
+    provably did not reach Keycloak; a dropped connection or a read timeout after sending proves nothing."""
+    cause = exc
+    while cause is not None and not isinstance(cause, requests.exceptions.RequestException):
+        cause = cause.__cause__ or cause.__context__
+    if isinstance(cause, (requests.exceptions.ConnectTimeout, requests.exceptions.SSLError)):
+        return True
+    reason = getattr(cause.args[0], 'reason', None) if cause is not None and cause.args else None
+    return type(reason).__name__ in ('NewConnectionError', 'ConnectTimeoutError', 'NameResolutionError')
+
+
+def check_files(params):
+    """Fail with the option and the path when a TLS file option names a file that cannot be read."""
+    for option, variable in FILE_OPTIONS:
+        path = params.get(option)
+        if not path:
+            continue
+        if not os.path.isfile(path):
+            raise KeycloakOpsError("%s (or %s): file '%s' does not exist" % (option, variable, path))
+        if not os.access(path, os.R_OK):
+            raise KeycloakOpsError("%s (or %s): file '%s' is not readable by this user" % (option, variable, path))
+    if params.get('client_key') and not params.get('client_cert'):
+        raise KeycloakOpsError("client_key is set without client_cert: give the certificate too")
 
 
 def _ssl_reason(exc):
@@ -129,7 +186,8 @@ def _ssl_reason(exc):
 
 def _connect_reason(exc):
     text = str(exc)
-    for marker in ('Connection refused', 'Name or service not known', 'nodename nor servname',
+    for marker in ('Connection refused', 'Remote end closed connection without response', 'Connection reset by peer',
+                   'Read timed out', 'Name or service not known', 'nodename nor servname',
                    'No route to host', 'Temporary failure in name resolution'):
         if marker in text:
             return marker
@@ -144,12 +202,12 @@ class KeycloakAPI(object):
         self.auth_realm = params.get('auth_realm') or 'master'
         self.timeout = params.get('connection_timeout') or 10
         self.identity = self._describe_identity(params)
+        self.username = None if params.get('token') else params.get('auth_username')
+        check_files(params)
         verify = params.get('ca_path') or params.get('validate_certs', True)
         cert = None
         if params.get('client_cert'):
             cert = (params['client_cert'], params['client_key']) if params.get('client_key') else params['client_cert']
-        # python-keycloak adds POST to the retried methods of whatever it is given: list them all explicitly,
-        # as None ("any method") would be narrowed to POST alone. A retried POST that meets 409 is handled by callers.
         retry = Retry(total=RETRY_COUNT, connect=RETRY_COUNT, read=1, status=RETRY_COUNT, backoff_factor=0.5,
                       status_forcelist=RETRIED_STATUSES, allowed_methods=RETRIED_METHODS, raise_on_status=False)
         given_token = params.get('token')
@@ -166,6 +224,9 @@ class KeycloakAPI(object):
             timeout=self.timeout,
             max_retries=retry,
         )
+        # python-keycloak adds POST to the allowed methods of the Retry it is given: mount a copy without it.
+        for adapter in self.connection._s.adapters.values():
+            adapter.max_retries = retry.new(allowed_methods=RETRIED_METHODS)
         if given_token:
             self.connection.grant_type = None
         self.auth_mode = 'token' if given_token else self.connection.grant_type
@@ -193,9 +254,17 @@ class KeycloakAPI(object):
         except KeycloakError as exc:
             raise KeycloakOpsError(self._login_error(exc))
 
+    def access_token(self):
+        token = self.connection.token or {}
+        return token.get('access_token') if isinstance(token, dict) else None
+
     def _login_error(self, exc):
         detail = response_detail(exc.response_body)
         code = exc.response_code
+        if code == 404 and not _says_realm_missing(exc.response_body):
+            return ("%s answered 404 for its token endpoint: the URL path is wrong (Keycloak 17+ serves at the root, "
+                    "older or relative-path servers under a prefix such as /auth); fix auth_keycloak_url"
+                    % self.base_url)
         if code == 404:
             return "Realm '%s' (auth_realm) does not exist on %s" % (self.auth_realm, self.base_url)
         if code in (400, 401):
@@ -206,11 +275,12 @@ class KeycloakAPI(object):
     # -- requests -----------------------------------------------------------------------------
 
     def request(self, method, path, body=None, params=None, expected=(200, 201, 204), absent_ok=False,
-                content_type=None):
+                content_type=None, check_hint=None):
         """Send one request; return (status, parsed body, headers); raise KeycloakOpsError on anything else.
 
         absent_ok: a 404 answers (404, None, headers) instead of failing (lookups of things that may not exist).
         content_type: send body (a str) as it is, with this Content-Type, instead of as JSON.
+        check_hint: for a POST, how a person checks what happened when its answer is lost (OutcomeUnknown).
         """
         # A given token cannot be renewed: skip python-keycloak's resend-after-401, which would repeat the request.
         sender = ConnectionManager if self.auth_mode == 'token' else KeycloakOpenIDConnection
@@ -228,6 +298,12 @@ class KeycloakAPI(object):
         try:
             response = send(path, **dict(args, **(params or {})))
         except KeycloakConnectionError as exc:
+            if method not in RETRIED_METHODS and not request_never_sent(exc):
+                raise OutcomeUnknown(
+                    "the outcome of %s %s is unknown: the request was sent but the connection to %s broke before "
+                    "Keycloak's answer arrived (%s), so it was not sent again; %s"
+                    % (method, '/' + path, self.base_url, one_line(_connect_reason(exc.__cause__ or exc), 80),
+                       check_hint or 'read the object back before running the task again'))
             raise KeycloakOpsError(connection_error_message(exc, self.base_url, self.timeout))
         except KeycloakError as exc:
             # Only the token refresh inside python-keycloak raises here.
@@ -253,7 +329,7 @@ class KeycloakAPI(object):
 
     @staticmethod
     def _realm_missing(response):
-        return 'realm' in response.text.lower() and 'not found' in response.text.lower()
+        return _says_realm_missing(response.content)
 
     def http_error_message(self, method, path, status, response):
         detail = response_detail(response.content)
@@ -267,13 +343,16 @@ class KeycloakAPI(object):
                     % (where, self.identity, required_role(method, path), realm))
         if status == 404 and self._realm_missing(response) and path.startswith('admin/realms/'):
             return "Realm '%s' does not exist on %s" % (path.split('/')[2], self.base_url)
+        if status == 404 and 'matching target resource' in detail:
+            return ("%s has no admin API at %s (HTTP 404): the URL path is wrong; fix auth_keycloak_url"
+                    % (self.base_url, where))
         return "Keycloak answered HTTP %s to %s: %s" % (status, where, detail or response.reason)
 
     def get(self, path, params=None, absent_ok=False):
         return self.request('GET', path, params=params, absent_ok=absent_ok)[1]
 
-    def post(self, path, body=None, expected=(200, 201, 204)):
-        return self.request('POST', path, body=body, expected=expected)
+    def post(self, path, body=None, expected=(200, 201, 204), check_hint=None):
+        return self.request('POST', path, body=body, expected=expected, check_hint=check_hint)
 
     def put(self, path, body):
         return self.request('PUT', path, body=body)[1]

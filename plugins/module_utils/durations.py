@@ -11,6 +11,9 @@ import re
 import time
 
 UNITS = (('w', 604800), ('d', 86400), ('h', 3600), ('m', 60), ('s', 1))
+# Keycloak keeps durations (token expirations, rotation periods) as 32-bit integers of seconds and refuses
+# (HTTP 400) or fails (HTTP 500) on more: about 68 years.
+MAX_SECONDS = 2 ** 31 - 1
 DURATION = re.compile('^' + ''.join(r'(?:(\d+)%s)?' % unit for unit, _seconds in UNITS) + '$')
 
 
@@ -33,6 +36,9 @@ def parse_duration(option, value, allow_zero=False):
     if seconds is None or seconds < 0 or (seconds == 0 and not allow_zero):
         raise InvalidDuration("%s: expected a %s number of seconds or a duration such as 90d, 12h or 1h30m "
                               "(units w, d, h, m, s), got %r" % (option, 'non-negative' if allow_zero else 'positive', value))
+    if seconds > MAX_SECONDS:
+        raise InvalidDuration("%s: %r is %d seconds, more than Keycloak's limit of %d (about 68 years)"
+                              % (option, value, seconds, MAX_SECONDS))
     return seconds
 
 

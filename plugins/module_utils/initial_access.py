@@ -15,6 +15,7 @@ from ansible_collections.keycloak_ops.clients.plugins.module_utils.durations imp
 from ansible_collections.keycloak_ops.clients.plugins.module_utils.connection import (
     KeycloakOpsError, admin_path, connect,
 )
+from ansible_collections.keycloak_ops.clients.plugins.module_utils.rights import AdminRights
 
 FINGERPRINT_LENGTH = 12
 
@@ -70,7 +71,9 @@ class InitialAccessTokens(object):
     def create(self, count, expiration):
         """The created token's summary plus its value. Keycloak answers 200 up to 26.6 and 201 from 26.7."""
         body = self.api.post(admin_path(self.realm, 'clients-initial-access'),
-                             body={'count': count, 'expiration': expiration}, expected=(200, 201))[1]
+                             body={'count': count, 'expiration': expiration}, expected=(200, 201),
+                             check_hint="list the tokens (initial_access_token without state) and revoke one created "
+                                        "now, as its value cannot be read again, before minting another")[1]
         if not isinstance(body, dict) or not body.get('token'):
             raise KeycloakOpsError("Keycloak created an initial access token in realm '%s' but returned no value: "
                                    "revoke it (it cannot be read later) and try again" % self.realm)
@@ -91,11 +94,16 @@ def run_initial_access_token(module):
             module.fail_json(msg=str(exc))
         if params['count'] < 1:
             module.fail_json(msg="count must be at least 1: Keycloak refuses every registration with count 0")
+        if params['count'] > durations.MAX_SECONDS:
+            module.fail_json(msg="count must be at most %d (Keycloak keeps it as a 32-bit integer)" % durations.MAX_SECONDS)
     elif state == 'absent' and not (params['id'] or params['expired'] or params['used_up']):
         module.fail_json(msg="state=absent needs id, expired=true or used_up=true to say which tokens to revoke")
 
-    tokens_api = InitialAccessTokens(connect(module), realm)
+    api = connect(module)
+    tokens_api = InitialAccessTokens(api, realm)
     try:
+        if state in ('present', 'absent'):
+            AdminRights(api).require(realm, 'manage-clients', 'minting and revoking initial access tokens needs')
         before = tokens_api.list()
         result = dict(changed=False, realm=realm)
         if state == 'present':

@@ -20,6 +20,7 @@ from ansible_collections.keycloak_ops.clients.plugins.module_utils.connection im
 from ansible_collections.keycloak_ops.clients.plugins.module_utils import durations
 from ansible_collections.keycloak_ops.clients.plugins.module_utils.durations import format_duration, iso_time  # noqa: F401
 from ansible_collections.keycloak_ops.clients.plugins.module_utils.masking import MASK
+from ansible_collections.keycloak_ops.clients.plugins.module_utils.rights import AdminRights
 
 # Client attributes Keycloak keeps about the secret (epoch seconds, as strings).
 CREATED = 'client.secret.creation.time'
@@ -198,12 +199,15 @@ class SecretManager(object):
 
     def __init__(self, api):
         self.api = api
+        self.rights = AdminRights(api)
 
     def find_client(self, realm, client_id):
         """The confidential client with exactly this clientId (Keycloak's clientId query is an exact match)."""
         client = find_client(self.api, realm, client_id)
         # Messages leave out the client id: callers prefix it (with the item index of a list).
         if client is None:
+            # Only now are the roles read: an identity that cannot view clients is told so, not "no such client".
+            self.rights.require_view(realm)
             raise KeycloakOpsError("no such client in realm '%s' (client ids are case-sensitive)" % realm)
         if client.get('publicClient'):
             raise KeycloakOpsError("is a public client in realm '%s'; public clients have no secret" % realm)
@@ -236,7 +240,9 @@ class SecretManager(object):
         return self._checked(body.get('value'), realm, 'rotated secret')
 
     def regenerate(self, realm, client):
-        return self._checked((self.api.post(self._secret_path(realm, client))[1] or {}).get('value'), realm)
+        hint = ("read the secret with client_secret_info: if it is not the one the consumers hold, it was regenerated; "
+                "deliver it rather than regenerating again")
+        return self._checked((self.api.post(self._secret_path(realm, client), check_hint=hint)[1] or {}).get('value'), realm)
 
     def retire(self, realm, client):
         self.api.delete(self._secret_path(realm, client, 'rotated'))
@@ -346,6 +352,15 @@ class SecretRotation(object):
             return None
         profiles, policies = self._read_policies[realm]
         return covers(policies, profiles, client)
+
+    def check_rights(self, plans):
+        """Refuse before the first write when a planned step needs a role the identity lacks."""
+        rights = self.secrets.rights
+        for plan in plans:
+            if plan['action'] != 'none' or plan['join']:
+                rights.require(plan['realm'], 'manage-clients', "changing client secrets needs")
+            if self.realm_policy_changed(plan['realm']):
+                rights.require(plan['realm'], 'manage-realm', "writing the secret-rotation client policy needs")
 
     def realm_policy_changed(self, realm):
         planned = self.realm_policies.get(realm) or {}

@@ -290,6 +290,10 @@ def main():
             module.fail_json(msg="%s: %s; nothing was changed" % (label(item, many, index), exc))
     # Secrets read but not returned (the old and the rotated ones) stay out of every output.
     module.no_log_values.update(s for p in plans for s in p['reads'] if s and len(s) >= MIN_SCRUBBED_LENGTH)
+    try:
+        rotation.check_rights(plans)
+    except KeycloakOpsError as exc:
+        module.fail_json(msg="%s; nothing was changed" % exc)
 
     results = []
     for index, (item, plan) in enumerate(zip(items, plans)):

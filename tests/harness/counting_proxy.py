@@ -53,6 +53,8 @@ class CountingProxy:
         self._ssl = ssl.create_default_context(cafile=ca_path) if parsed.scheme == "https" else None
         self._lock = threading.Lock()
         self.calls: list[tuple[str, str]] = []  # (method, path) in arrival order, for debugging
+        # (method, path part): the next matching request is forwarded, then its answer dropped (see drop_response).
+        self._drops: list[tuple[str, str]] = []
         self._server = _Server(("127.0.0.1", port), _Handler)
         self._server.proxy = self
         self._thread: threading.Thread | None = None
@@ -82,6 +84,20 @@ class CountingProxy:
 
     def total(self, kind: str | None = None) -> int:
         return sum(self.counts(kind).values())
+
+    def drop_response(self, method: str, path_part: str) -> None:
+        """Forward the next `method` request whose path contains `path_part` to the upstream, then close the
+        client's connection instead of relaying the answer: the server acted, the client never hears of it."""
+        with self._lock:
+            self._drops.append((method, path_part))
+
+    def _take_drop(self, method: str, path: str) -> bool:
+        with self._lock:
+            for index, (wanted, part) in enumerate(self._drops):
+                if wanted == method and part in path:
+                    del self._drops[index]
+                    return True
+        return False
 
     def reset(self) -> None:
         with self._lock:
@@ -177,6 +193,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 self._upstream.close()
                 self._upstream = None
             self.send_error(502, f"upstream error: {exc}")
+            return
+        if proxy._take_drop(self.command, self.path):
+            self.close_connection = True  # the answer is lost on the way back
             return
         self.send_response_only(resp.status, resp.reason)
         for key, value in resp.getheaders():

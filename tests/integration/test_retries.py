@@ -1,17 +1,20 @@
-"""Retries of the connection layer, against a loopback HTTP server that fails on purpose.
+"""Retries of the connection layer: only requests that are safe to send twice are sent twice.
 
-Keycloak itself never answers 503 on demand, so a small server stands in for a reverse proxy in front of it.
+Keycloak itself never answers 503 on demand, so a small loopback server stands in for a reverse proxy in front of it;
+lost answers to writes are provoked by the counting proxy in front of the real Keycloak.
 """
 import http.server
 import json
+import socket
 import threading
 import time
 
 import pytest
 
 from ansible_collections.keycloak_ops.clients.plugins.module_utils.connection import (
-    KeycloakAPI, KeycloakOpsError, keycloak_argument_spec,
+    KeycloakAPI, KeycloakOpsError, OutcomeUnknown, keycloak_argument_spec,
 )
+from tests.integration.runner import run_module
 
 
 class FlakyHandler(http.server.BaseHTTPRequestHandler):
@@ -21,6 +24,13 @@ class FlakyHandler(http.server.BaseHTTPRequestHandler):
         pass
 
     def do_GET(self):
+        self._answer()
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self._answer()
+
+    def _answer(self):
         server = self.server
         server.hits += 1
         status = server.statuses.pop(0) if server.statuses else 200
@@ -63,3 +73,85 @@ def test_retries_are_bounded_in_count_and_time(flaky):
         api_for(flaky).get("admin/realms/r/clients")
     assert flaky.hits == 4, "one try and three retries"
     assert time.monotonic() - started < 10
+
+
+def test_post_is_not_retried_on_a_gateway_error(flaky):
+    """A 502/503/504 to a POST may come after Keycloak acted: it is reported, never sent again."""
+    flaky.statuses = [503]
+    with pytest.raises(KeycloakOpsError, match="HTTP 503"):
+        api_for(flaky).post("admin/realms/r/clients", {"clientId": "x"})
+    assert flaky.hits == 1
+
+
+def test_post_is_retried_when_the_connection_was_refused():
+    """Connection refused: the request never left, so sending it again cannot do anything twice."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    params = dict((name, spec.get("default")) for name, spec in keycloak_argument_spec().items())
+    params.update(auth_keycloak_url="http://127.0.0.1:%d" % port, token="opaque-test-token")
+    with pytest.raises(KeycloakOpsError, match="Connection refused") as caught:
+        KeycloakAPI(params).post("admin/realms/r/clients", {"clientId": "x"})
+    assert not isinstance(caught.value, OutcomeUnknown)
+
+
+# -- a lost answer to a write, through a proxy in front of the real Keycloak ----------------------------
+
+
+def one_line_failure(run, *parts):
+    assert run.rc != 0, run.output
+    msg = run.result["msg"]
+    assert "\n" not in msg and "Traceback" not in run.output, run.output
+    for part in parts:
+        assert part in msg, msg
+    return msg
+
+
+@pytest.fixture
+def dropping_proxy(keycloak, make_counting_proxy):
+    return make_counting_proxy(keycloak)
+
+
+def test_lost_answer_to_a_regeneration_regenerates_once(realm, oracle, env, dropping_proxy):
+    oracle.create_client({"clientId": "lost-rotation", "publicClient": False, "serviceAccountsEnabled": True})
+    uuid = oracle.get_client_id("lost-rotation")
+    # The policy keeps the previous secret as the rotated one: after exactly one regeneration it is the original.
+    setup = run_module("client_secret", dict(realm=realm, client_id="lost-rotation", grace_period="1h",
+                                             max_age="3650d"), env)
+    assert setup.rc == 0 and setup.result["action"] == "none", setup.output
+    original = oracle.get_client_secrets(uuid)["value"]
+
+    dropping_proxy.drop_response("POST", "/client-secret")
+    run = run_module("client_secret", dict(realm=realm, client_id="lost-rotation"),
+                     dict(env, KEYCLOAK_URL=dropping_proxy.url))
+    msg = one_line_failure(run, "is unknown", "client_secret_info")
+    print("\nlost regeneration answer: " + msg)
+    assert [c for c in dropping_proxy.calls if c[0] == "POST" and "/client-secret" in c[1]] == \
+        [("POST", "/admin/realms/%s/clients/%s/client-secret" % (realm, uuid))], "one regeneration request"
+    current = oracle.get_client_secrets(uuid)["value"]
+    rotated = oracle.connection.raw_get("admin/realms/%s/clients/%s/client-secret/rotated" % (realm, uuid)).json()
+    assert current != original, "Keycloak did regenerate"
+    assert rotated["value"] == original, "once: the kept previous secret is the original, not an in-between one"
+
+
+def test_lost_answer_to_an_initial_access_token_mints_one(realm, oracle, env, dropping_proxy):
+    path = "admin/realms/%s/clients-initial-access" % realm
+    before = len(oracle.connection.raw_get(path).json())
+    dropping_proxy.drop_response("POST", "/clients-initial-access")
+    run = run_module("initial_access_token", dict(realm=realm, state="present"), dict(env, KEYCLOAK_URL=dropping_proxy.url))
+    one_line_failure(run, "is unknown", "revoke")
+    assert dropping_proxy.counts("admin").get("POST") == 1
+    assert len(oracle.connection.raw_get(path).json()) == before + 1, "exactly one token minted"
+
+
+def test_lost_answer_to_a_client_creation_creates_one_and_a_rerun_converges(realm, oracle, env, dropping_proxy):
+    proxied = dict(env, KEYCLOAK_URL=dropping_proxy.url)
+    args = dict(realm=realm, client_id="lost-create", preset="service")
+    dropping_proxy.drop_response("POST", "/admin/realms/%s/clients" % realm)
+    run = run_module("confidential_client", args, proxied)
+    one_line_failure(run, "is unknown", "client 'lost-create'")
+    assert dropping_proxy.counts("admin").get("POST") == 1
+    assert len(oracle.get_clients()) == len([c for c in oracle.get_clients() if c["clientId"] != "lost-create"]) + 1
+    again = run_module("confidential_client", args, proxied)
+    assert again.rc == 0, again.output
+    assert dropping_proxy.counts("admin").get("POST") == 1, "the re-run finds the client and creates nothing"

@@ -31,7 +31,7 @@ def test_admin_path_quotes_each_segment():
     ("POST", "admin/realms/r/clients", "manage-clients"),
     ("PUT", "admin/realms/r/clients/x/default-client-scopes/y", "manage-clients"),
     ("POST", "admin/realms/r/users/u/role-mappings/realm", "manage-users"),
-    ("POST", "admin/realms/r/clients-initial-access", "create-client"),
+    ("POST", "admin/realms/r/clients-initial-access", "manage-clients"),
     ("GET", "admin/realms/r/roles/x", "view-realm"),
 ])
 def test_required_role_names_the_missing_admin_role(method, path, role):

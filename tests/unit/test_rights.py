@@ -1,0 +1,50 @@
+"""Rights from token claims (pure: a stand-in API that holds a token and fails every request)."""
+import base64
+import json
+
+import pytest
+
+from ansible_collections.keycloak_ops.clients.plugins.module_utils.connection import KeycloakOpsError
+from ansible_collections.keycloak_ops.clients.plugins.module_utils.rights import AdminRights, token_claims
+
+
+def jwt(claims):
+    body = base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("=")
+    return "e30.%s.sig" % body
+
+
+class TokenOnly(object):
+    identity = "client 'automation'"
+    username = None
+
+    def __init__(self, auth_realm, claims):
+        self.auth_realm = auth_realm
+        self.token = jwt(claims)
+
+    def access_token(self):
+        return self.token
+
+    def get(self, *args, **kwargs):
+        raise KeycloakOpsError("no request expected")
+
+
+def test_claims_of_a_malformed_token_are_empty():
+    assert token_claims("not-a-jwt") == {} and token_claims(None) == {}
+
+
+def test_roles_come_from_resource_access_with_what_they_imply():
+    api = TokenOnly("apps", {"resource_access": {"realm-management": {"roles": ["manage-users"]}}})
+    rights = AdminRights(api)
+    assert {"manage-users", "view-users", "query-groups"} <= rights.roles("apps")
+    rights.require("apps", "view-users", "granting it needs")
+    with pytest.raises(KeycloakOpsError, match="lacks the 'view-events' role of realm-management in realm 'apps'"):
+        rights.require("apps", ("view-events", "realm-admin"), "granting it needs")
+    assert rights.requests == 0
+
+
+def test_master_identities_hold_roles_on_the_realm_client():
+    api = TokenOnly("master", {"resource_access": {"apps-realm": {"roles": ["manage-clients"]}}})
+    rights = AdminRights(api)
+    rights.require_view("apps")
+    with pytest.raises(KeycloakOpsError, match="view-clients"):
+        rights.require_view("other")
