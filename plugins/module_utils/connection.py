@@ -104,18 +104,26 @@ def response_detail(body):
     return one_line(': '.join(str(p) for p in parts if p) or json.dumps(data))
 
 
+def tls_error_message(url, exc):
+    return ("TLS verification failed for %s: %s. Set ca_path (or KEYCLOAK_CA_PATH) to the CA bundle that "
+            "signed the server certificate; validate_certs: false only for throwaway servers"
+            % (url, one_line(_ssl_reason(exc), 160)))
+
+
+def timeout_message(url, timeout):
+    return "Keycloak at %s did not answer within %s seconds (connection_timeout)" % (url, timeout)
+
+
 def connection_error_message(exc, url, timeout):
     """Turn a transport failure into advice; the cause chain tells TLS, timeout and refusal apart."""
     cause = exc
     while cause is not None and not isinstance(cause, requests.exceptions.RequestException):
         cause = cause.__cause__ or cause.__context__
     if isinstance(cause, requests.exceptions.SSLError):
-        return ("TLS verification failed for %s: %s. Set ca_path (or KEYCLOAK_CA_PATH) to the CA bundle that "
-                "signed the server certificate; validate_certs: false only for throwaway servers"
-                % (url, one_line(_ssl_reason(cause), 160)))
+        return tls_error_message(url, cause)
     # Exhausted retries wrap a read timeout in a ConnectionError; the text still tells.
     if isinstance(cause, requests.exceptions.Timeout) or 'TimeoutError' in str(cause) or 'timed out' in str(cause):
-        return "Keycloak at %s did not answer within %s seconds (connection_timeout)" % (url, timeout)
+        return timeout_message(url, timeout)
     return "Cannot reach Keycloak at %s: %s" % (url, one_line(_connect_reason(cause or exc), 160))
 
 
