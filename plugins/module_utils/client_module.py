@@ -74,7 +74,7 @@ def run_client_module(module, kind, client_options):
     for index, plan in enumerate(plans):
         try:
             result = reconciler.apply(plan)
-            if return_secret and result['state'] == 'present' and not module.check_mode:
+            if return_secret and result['state'] == 'present' and _secret_exists(plan, module.check_mode):
                 result['secret'] = _secret_of(api, plan)
         except (InvalidClient, KeycloakOpsError) as exc:
             done = ', '.join(r['client_id'] for r in results if r['changed']) or 'none'
@@ -83,6 +83,13 @@ def run_client_module(module, kind, client_options):
         _warn(module, kind, plan, result)
         results.append(result)
     _exit(module, results, many)
+
+
+def _secret_exists(plan, check_mode):
+    # A check run writes nothing, so only the secret of a confidential client that is there already can be read
+    # (a read, allowed in check mode): a Check job of a provisioned inventory can then deliver, as a real run would.
+    current = plan.get('current')
+    return not check_mode or bool(current and not current.get('publicClient'))
 
 
 def _secret_of(api, plan):
