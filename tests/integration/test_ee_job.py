@@ -110,15 +110,12 @@ def test_provision_and_rotate_jobs_in_the_execution_environment(keycloak, realm,
     consumer_dir.mkdir()
     os.chown(consumer_dir, 1000, 0)  # the image's user (ansible-builder's default, uid 1000)
     clients = ["ee-billing", "ee-reports"]
-    inventory = {"all": {
-        "hosts": {"localhost": {"ansible_connection": "local",
-                                "ansible_python_interpreter": "{{ ansible_playbook_python }}",
-                                "provision_realm": realm,
-                                "provision_clients": [{"client_id": c, "preset": "service"} for c in clients]}},
-        "children": {"keycloak_consumers": {"hosts": {"app1": {
-            "ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}",
-            "deliver_files": [{"client_id": c, "path": "%s/%s.env" % (CONSUMER_DIR, c)} for c in clients]}}}},
-    }}
+    local = {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}"}
+    controller = dict(local, provision_realm=realm,
+                      provision_clients=[{"client_id": c, "preset": "service"} for c in clients])
+    consumer = dict(local, deliver_files=[{"client_id": c, "path": "%s/%s.env" % (CONSUMER_DIR, c)} for c in clients])
+    inventory = {"all": {"hosts": {"localhost": controller},
+                         "children": {"keycloak_consumers": {"hosts": {"app1": consumer}}}}}
     # The rotate job template's survey: max age empty rotates now (launched by hand); the scheduled Check job
     # rotates secrets older than a day, which none is right after the rotation.
     rotate_now = {"rotate_realm": realm, "rotate_clients": clients, "rotate_max_age": "", "rotate_grace_period": "10m"}
