@@ -105,7 +105,8 @@ ensure_keycloak_image() {  # ensure_keycloak_image: localhost/keycloak-ops-keycl
           "$(dirname "$harness")")"
   version="$(basename "$dist")"; version="${version#keycloak-}"
   ensure_image "localhost/keycloak-ops-keycloak:$version" "$REPO/extensions/molecule/docker/keycloak" \
-    --build-arg "BASE_IMAGE=$BASE_IMAGE" --volume "$java:/mnt/jdk:ro" --volume "$dist:/mnt/keycloak:ro"
+    --build-arg "BASE_IMAGE=$BASE_IMAGE" --volume "$java:/mnt/jdk:ro" --volume "$dist:/mnt/keycloak:ro" \
+    --volume "$(readlink -f "$java/lib/security/cacerts"):/mnt/cacerts:ro"
   echo "localhost/keycloak-ops-keycloak:$version"
 }
 
