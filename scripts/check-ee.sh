@@ -2,6 +2,9 @@
 # Execution environment check, without a container engine.
 #
 #   scripts/check-ee.sh                     the check below (tools from tests/requirements-ee.txt in venv-ee)
+#   scripts/check-ee.sh --build             also build the image with podman (scripts/containers.sh sets it up), from a
+#                                           copy of execution-environment.yml on a local Debian base and the local
+#                                           tarball (no registry, no Galaxy here); prints the image name last
 #   scripts/check-ee.sh --collections-path  print a collections path holding the other collections the repository's
 #                                           playbooks and roles use, fetched once (see below)
 #
@@ -14,7 +17,8 @@
 # and fails unless the resolved Python requirements name python-keycloak (as requirements.txt pins it) and
 # pip can resolve them, and the system requirements name what bindep.txt declares, in valid bindep syntax.
 #
-# --collections-path: the other collections used here: awx.awx (playbooks/awx_credential_type.yml),
+# --collections-path: the other collections used here: awx.awx (playbooks/awx_credential_type.yml), community.docker
+# (the docker molecule scenario),
 # community.general (docs/examples/community_general.yml), community.hashi_vault and kubernetes.core (delivery
 # targets of the deliver role), for ansible-lint's syntax check and for the tests that run those playbooks.
 # Galaxy is not reachable here and awx.awx left the ansible package on PyPI with ansible 14, so they are
@@ -25,8 +29,9 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
 
 VENV_EE="$KEYCLOAK_OPS_CACHE/venv-ee"
+EE_IMAGE="localhost/keycloak-ops-ee:test"
 ANSIBLE_PACKAGE="ansible==13.8.0"  # ships awx.awx 24.6.1 and community.general 12.6.2
-EXTRA_COLLECTIONS=(awx/awx community/general community/hashi_vault kubernetes/core)
+EXTRA_COLLECTIONS=(awx/awx community/docker community/general community/hashi_vault kubernetes/core)
 
 extra_collections_path() {
   local dir="$KEYCLOAK_OPS_CACHE/collections-ansible-${ANSIBLE_PACKAGE#ansible==}" python tmp collection incomplete=""
@@ -59,6 +64,8 @@ if [ "${1:-}" = "--collections-path" ]; then
 fi
 
 fail() { log "check-ee: FAILED: $*"; exit 1; }
+build=""
+[ "${1:-}" != "--build" ] || build=yes
 
 python_for_ee="$(find_python 3.13 || find_python 3.12)" || { log "need Python 3.12+"; exit 1; }
 ensure_venv "$VENV_EE" "$python_for_ee" "$REPO/tests/requirements-ee.txt"
@@ -129,3 +136,42 @@ PY
 echo "--- ansible-builder introspect"; cat "$work/introspect.yml"
 
 log "check-ee: OK (execution environment context resolves python-keycloak)"
+[ -n "$build" ] || exit 0
+
+# 5. The image itself. The published execution-environment.yml names an upstream base image and Galaxy; neither is
+# reachable here, so a copy of it is built instead, changed only where it must be: the base image (Debian, built
+# locally by scripts/containers.sh, with pip and apt-get), and the collection from the tarball of step 1.
+# shellcheck source=scripts/containers.sh
+source "$REPO/scripts/containers.sh"
+ensure_container_engine
+ensure_base_image
+log "5. ansible-builder build of execution-environment.yml on $BASE_IMAGE, the collection from its tarball"
+mkdir -p "$work/ee/collections"
+cp "$tarball" "$work/ee/collections/"
+python - "$REPO/execution-environment.yml" "$work/ee/execution-environment.yml" "$BASE_IMAGE" \
+  "collections/$(basename "$tarball")" "$EE_IMAGE" <<'PY'
+import sys, yaml
+source, dest, base, tarball, tag = sys.argv[1:]
+ee = yaml.safe_load(open(source))
+ee["images"]["base_image"]["name"] = base
+# Debian's python3 (pip from apt; Debian marks its Python as externally managed, which EE builds override).
+ee["dependencies"]["python_interpreter"] = {"python_path": "/usr/bin/python3"}
+ee["dependencies"]["galaxy"]["collections"] = [{"name": "/build/" + tarball, "type": "file"}]
+ee["additional_build_files"] = [{"src": tarball, "dest": "collections"}]
+ee["additional_build_steps"] = {
+    "prepend_base": ["RUN apt-get update && apt-get install -y --no-install-recommends python3-pip python3-venv"
+                     " && rm -rf /var/lib/apt/lists/*"],
+    "prepend_galaxy": ["COPY _build/collections/ /build/collections/"],
+}
+ee["options"] = dict(ee.get("options") or {}, package_manager_path="/usr/bin/apt-get", skip_pip_install=True,
+                     tags=[tag])
+yaml.safe_dump(ee, open(dest, "w"), sort_keys=False)
+PY
+(cd "$work/ee" && ansible-builder build -f execution-environment.yml --context "$work/ee/context" \
+   --container-runtime podman --extra-build-cli-args='--network=host' -v1 >"$work/ee/build.log" 2>&1) \
+  || { tail -n 40 "$work/ee/build.log" >&2; fail "ansible-builder build"; }
+podman run --rm --network=host "$EE_IMAGE" ansible-doc -t module keycloak_ops.clients.client_registration >/dev/null \
+  || fail "the image does not hold keycloak_ops.clients"
+podman run --rm --network=host "$EE_IMAGE" python3 -c 'import keycloak' || fail "the image lacks python-keycloak"
+log "check-ee: image $EE_IMAGE ($(podman image inspect -f '{{.Size}}' "$EE_IMAGE" | awk '{printf "%d MB", $1/1e6}'))"
+echo "$EE_IMAGE"

@@ -49,11 +49,10 @@ options:
   connection_timeout:
     description:
       - Seconds to wait for the server on each request.
-      - Connection errors and HTTP 502, 503 and 504 answers are retried up to three times with backoff.
+      - Modules with admin credentials retry connection errors and HTTP 502, 503 and 504 answers up to three
+        times with backoff; M(keycloak_ops.clients.client_registration) sends each request once.
     type: int
     default: 10
-requirements:
-  - python-keycloak >= 5.0.0
 """
 
     DOCUMENTATION = r"""

@@ -127,6 +127,16 @@ def _says_realm_missing(body):
     return 'realm' in text and ('not found' in text or 'does not exist' in text)
 
 
+def tls_error_message(url, exc):
+    return ("TLS verification failed for %s: %s. Set ca_path (or KEYCLOAK_CA_PATH) to the CA bundle that "
+            "signed the server certificate; validate_certs: false only for throwaway servers"
+            % (url, one_line(_ssl_reason(exc), 160)))
+
+
+def timeout_message(url, timeout):
+    return "Keycloak at %s did not answer within %s seconds (connection_timeout)" % (url, timeout)
+
+
 def connection_error_message(exc, url, timeout):
     """Turn a transport failure into advice; the cause chain tells TLS, timeout and refusal apart."""
     cause = exc
@@ -136,12 +146,10 @@ def connection_error_message(exc, url, timeout):
         return ("%s answered the TLS handshake in plain HTTP: the port serves http, not https. Use an http:// URL "
                 "for it, or the port where Keycloak serves https" % url)
     if isinstance(cause, requests.exceptions.SSLError):
-        return ("TLS verification failed for %s: %s. Set ca_path (or KEYCLOAK_CA_PATH) to the CA bundle that "
-                "signed the server certificate; validate_certs: false only for throwaway servers"
-                % (url, one_line(_ssl_reason(cause), 160)))
+        return tls_error_message(url, cause)
     # Exhausted retries wrap a read timeout in a ConnectionError; the text still tells.
     if isinstance(cause, requests.exceptions.Timeout) or 'TimeoutError' in str(cause) or 'timed out' in str(cause):
-        return "Keycloak at %s did not answer within %s seconds (connection_timeout)" % (url, timeout)
+        return timeout_message(url, timeout)
     return "Cannot reach Keycloak at %s: %s" % (url, one_line(_connect_reason(cause or exc), 160))
 
 

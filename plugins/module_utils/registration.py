@@ -17,16 +17,21 @@ import base64
 import json
 import os
 import re
+import socket
+import ssl
 import stat
 import tempfile
 import time
 from xml.etree import ElementTree
 
-from ansible.module_utils.basic import env_fallback, missing_required_lib
+from ansible.module_utils.basic import env_fallback
+from ansible.module_utils.common.text.converters import to_text
+from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
+from ansible.module_utils.urls import Request, SSLValidationError
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils import connection
 from ansible_collections.keycloak_ops.clients.plugins.module_utils.connection import (
-    KeycloakAPI, KeycloakOpsError, keycloak_argument_spec, normalize_base_url, one_line, segment,
+    KeycloakOpsError, keycloak_argument_spec, normalize_base_url, one_line, response_detail, segment,
+    timeout_message, tls_error_message,
 )
 from ansible_collections.keycloak_ops.clients.plugins.module_utils.durations import iso_time
 from ansible_collections.keycloak_ops.clients.plugins.module_utils.initial_access import fingerprint
@@ -371,31 +376,69 @@ def write_private_file(path, data):
 class RegistrationService(object):
     """Calls of the Client Registration Service, each with the bearer token it needs.
 
-    A KeycloakAPI built with token= uses it as the bearer as is (no login), with the TLS, retry and transport
-    error handling of every other module; one is kept per token value.
+    The transport is ansible.module_utils.urls, so the module runs on any host with Python and nothing else
+    (the hosts that register are application hosts, not controllers). Each request is sent once: a registration
+    or an update that is sent again would register twice or meet a registration access token it already killed.
     """
 
     def __init__(self, params, realm, provider):
-        self.params = dict((name, params.get(name)) for name in CONNECTION_OPTIONS)
         self.base_url = normalize_base_url(params['auth_keycloak_url'])
         self.realm = realm
         # A SAML client is only created from its descriptor; everything else goes through the default provider.
         self.provider = 'default' if provider == SAML else provider
-        self._apis = {}
+        self.timeout = params.get('connection_timeout') or 10
+        self.http = Request(validate_certs=params.get('validate_certs', True), ca_path=params.get('ca_path'),
+                            client_cert=params.get('client_cert'), client_key=params.get('client_key'),
+                            timeout=self.timeout, follow_redirects='none')
+
+    def _send(self, method, url, token, body, content_type=None):
+        """(status, parsed body) of one request; HTTP error statuses are answers, transport failures raise.
+
+        content_type: send body (a str, such as a SAML entity descriptor) as it is, instead of as JSON.
+        """
+        headers = {'Authorization': 'Bearer ' + token, 'Accept': 'application/json'}
+        data = None
+        if body is not None:
+            headers['Content-Type'] = content_type or 'application/json'
+            data = body if content_type else json.dumps(body)
+        try:
+            response = self.http.open(method, url, data=data, headers=headers)
+            status, raw = response.getcode(), response.read()
+        except HTTPError as exc:
+            status, raw = exc.code, exc.read() if exc.fp else b''
+        except SSLValidationError as exc:
+            raise KeycloakOpsError(tls_error_message(self.base_url, exc))
+        except URLError as exc:
+            if isinstance(exc.reason, ssl.SSLError):
+                raise KeycloakOpsError(tls_error_message(self.base_url, exc.reason))
+            if isinstance(exc.reason, socket.timeout):
+                raise KeycloakOpsError(timeout_message(self.base_url, self.timeout))
+            raise KeycloakOpsError("Cannot reach Keycloak at %s: %s" % (self.base_url, one_line(exc.reason, 160)))
+        except socket.timeout:
+            raise KeycloakOpsError(timeout_message(self.base_url, self.timeout))
+        except (IOError, OSError) as exc:
+            raise KeycloakOpsError("Cannot reach Keycloak at %s: %s" % (self.base_url, one_line(exc, 160)))
+        text = to_text(raw or b'', errors='surrogate_or_replace')
+        try:
+            return status, json.loads(text) if text else None
+        except ValueError:
+            return status, text
 
     def _call(self, method, token, kind, provider=None, client_id=None, body=None, where=None, content_type=None):
-        api = self._apis.get(token) or self._apis.setdefault(token, KeycloakAPI(dict(self.params, token=token)))
         parts = ['realms', segment(self.realm), 'clients-registrations', provider or self.provider]
         if client_id:
             parts.append(segment(client_id))
-        status, data, dummy = api.request(method, '/'.join(parts), body=body, expected=(200, 201, 204) + REFUSALS,
-                                          content_type=content_type)
+        status, data = self._send(method, self.base_url + '/'.join(parts), token, body, content_type)
+        if status in (200, 201, 204):
+            return data
+        named = body.get(CLIENT_ID_KEY[self.provider]) if isinstance(body, dict) else None
         if status in REFUSALS:
-            named = body.get(CLIENT_ID_KEY[self.provider]) if isinstance(body, dict) else None
             message = refusal_message(status, data, kind, self.realm, self.base_url, token=token,
                                       client_id=client_id or named, where=where)
             raise StaleToken(message) if status == 401 and kind != 'create' else RegistrationError(message)
-        return data
+        detail = response_detail(data if isinstance(data, (dict, list)) else (data or ''))
+        raise RegistrationError("Keycloak answered HTTP %s to the registration %s of client '%s': %s" % (
+            status, kind, client_id or named, detail))
 
     def create(self, iat, desired):
         return self._call('POST', iat, 'create', body=desired)
@@ -636,8 +679,6 @@ class SelfRegistration(object):
 
 
 def run_client_registration(module):
-    if connection.KEYCLOAK_IMPORT_ERROR:
-        module.fail_json(msg=missing_required_lib('python-keycloak'), exception=connection.KEYCLOAK_IMPORT_ERROR)
     try:
         run = SelfRegistration(module)
         current, before = run.present() if module.params['state'] == 'present' else run.absent()

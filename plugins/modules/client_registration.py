@@ -140,6 +140,8 @@ options:
     type: bool
     default: false
 notes:
+  - Needs only Python on the host, neither python-keycloak nor requests. It speaks HTTP with Ansible's own
+    C(ansible.module_utils.urls), and sends each request once.
   - Needs no admin credentials, and does not take the admin connection options of the other modules
     (nor is it in their C(keycloak) action group), so that admin credentials set in C(module_defaults)
     never travel to application hosts.

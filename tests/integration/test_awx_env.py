@@ -305,17 +305,22 @@ def test_empty_fields_render_empty_and_no_ca_file_is_pointed_at(tmp_path):
 # Jobs running our playbooks with only the injected environment, against the real Keycloak
 
 
+def service_account(oracle, client_id, roles):
+    """A confidential client whose service account holds these realm-management roles; returns its secret."""
+    oracle.create_client({"clientId": client_id, "publicClient": False, "serviceAccountsEnabled": True,
+                          "standardFlowEnabled": False, "directAccessGrantsEnabled": False})
+    uuid = oracle.get_client_id(client_id)
+    user = oracle.get_client_service_account_user(uuid)
+    realm_management = oracle.get_client_id("realm-management")
+    oracle.assign_client_role(user["id"], realm_management,
+                              [oracle.get_client_role(realm_management, name) for name in roles])
+    return oracle.get_client_secrets(uuid)["value"]
+
+
 @pytest.fixture(scope="module")
 def automation_client(keycloak, realm, oracle):
     """The service account the docs recommend for AWX: manage-clients and view-realm in the managed realm."""
-    oracle.create_client({"clientId": "awx-automation", "publicClient": False, "serviceAccountsEnabled": True,
-                          "standardFlowEnabled": False, "directAccessGrantsEnabled": False})
-    uuid = oracle.get_client_id("awx-automation")
-    user = oracle.get_client_service_account_user(uuid)
-    realm_management = oracle.get_client_id("realm-management")
-    roles = [oracle.get_client_role(realm_management, name) for name in ("manage-clients", "view-realm")]
-    oracle.assign_client_role(user["id"], realm_management, roles)
-    return "awx-automation", oracle.get_client_secrets(uuid)["value"]
+    return "awx-automation", service_account(oracle, "awx-automation", ("manage-clients", "view-realm"))
 
 
 def test_job_with_service_account_credential_provisions_and_delivers(

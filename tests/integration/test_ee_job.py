@@ -1,0 +1,151 @@
+"""The execution environment image running the collection's playbooks as AWX runs a job.
+
+AWX hands a job to its execution node as ``ansible-runner transmit`` (the private data directory, streamed),
+runs ``ansible-runner worker`` inside the EE container, and reads the event stream back with
+``ansible-runner process``. The same three processes run here, with the image scripts/check-ee.sh --build makes
+(KEYCLOAK_OPS_EE_IMAGE), the Keycloak credential type's injectors rendered as AWX renders them into the job's
+environment, and the harness Keycloak on 127.0.0.1 (the container shares the host's network).
+
+Each job template runs twice, once as a normal job and once as a Check job; the second reports changed=0,
+and no secret (the credential's, any client's, old or new) appears in any job event (stdout or event_data).
+"""
+import glob
+import json
+import os
+import shlex
+import subprocess
+import uuid
+
+import pytest
+import yaml
+
+from tests.integration.test_awx_env import load_credential_type, render_injectors, service_account
+
+EE_IMAGE = os.environ.get("KEYCLOAK_OPS_EE_IMAGE")
+RUNNER = os.path.join(os.environ.get("KEYCLOAK_OPS_CACHE", os.path.expanduser("~/.cache/keycloak_ops")),
+                      "venv-ee", "bin", "ansible-runner")
+# Where the consumer host's files go: a host directory exposed to the job (AWX: "Paths to expose to isolated jobs").
+CONSUMER_DIR = "/srv/keycloak-ops-consumer"
+
+if not EE_IMAGE:
+    if os.environ.get("KEYCLOAK_REQUIRED") == "1":
+        raise RuntimeError("KEYCLOAK_OPS_EE_IMAGE is not set: scripts/test builds the image with "
+                           "scripts/check-ee.sh --build")
+    pytest.skip("no execution environment image (KEYCLOAK_OPS_EE_IMAGE; scripts/check-ee.sh --build makes one)",
+                allow_module_level=True)
+
+
+class Job(object):
+    """One AWX-style job: its private data directory, the runner pipeline, and the events it produced."""
+
+    def __init__(self, tmp_path, name, playbook, inventory, envvars, extravars, check=False):
+        self.name = name
+        self.source = tmp_path / (name + "-source")
+        self.output = tmp_path / (name + "-output")
+        (self.source / "project").mkdir(parents=True)
+        (self.source / "inventory").mkdir()
+        (self.source / "env").mkdir()
+        # The job template's playbook in the project: the collection's playbook, from the collection in the image.
+        (self.source / "project" / "site.yml").write_text(
+            "---\n- name: %s\n  ansible.builtin.import_playbook: keycloak_ops.clients.%s\n" % (name, playbook))
+        (self.source / "inventory" / "hosts.yml").write_text(yaml.safe_dump(inventory))
+        for filename, data in (("envvars", envvars), ("extravars", extravars)):
+            path = self.source / "env" / filename
+            path.write_text(yaml.safe_dump(data))
+            path.chmod(0o600)
+        self.cmdline = "-vvv" + (" --check" if check else "")
+
+    def run(self, consumer_dir):
+        ident = "%s-%s" % (self.name, uuid.uuid4().hex[:6])
+        container = "keycloak-ops-ee-job-" + ident
+        transmit = [RUNNER, "transmit", str(self.source), "-p", "site.yml", "--ident", ident,
+                    "--cmdline=" + self.cmdline]
+        worker = ["podman", "run", "--rm", "-i", "--network=host", "--name", container,
+                  "-v", "%s:%s" % (consumer_dir, CONSUMER_DIR), EE_IMAGE,
+                  "ansible-runner", "worker", "--private-data-dir=/runner"]
+        process = [RUNNER, "process", str(self.output)]
+        pipeline = " | ".join(" ".join(shlex.quote(a) for a in cmd) for cmd in (transmit, worker, process))
+        try:
+            completed = subprocess.run(["bash", "-o", "pipefail", "-c", pipeline], capture_output=True, text=True,
+                                       timeout=600, check=False)
+        finally:
+            subprocess.run(["podman", "rm", "-f", "--ignore", container], capture_output=True, check=False)
+        artifacts = self.output / "artifacts"  # process writes them without the ident
+        self.events = [json.loads(open(p).read()) for p in sorted(glob.glob(str(artifacts / "job_events" / "*.json")))]
+        self.stdout = (artifacts / "stdout").read_text() if (artifacts / "stdout").exists() else ""
+        self.status = (artifacts / "status").read_text().strip() if (artifacts / "status").exists() else None
+        assert completed.returncode == 0 and self.status == "successful", (
+            "job %s: %s\n%s\n%s" % (ident, self.status, completed.stderr[-3000:], self.stdout[-4000:]))
+        return self
+
+    @property
+    def stats(self):
+        return next(e["event_data"] for e in self.events if e["event"] == "playbook_on_stats")
+
+    @property
+    def changed(self):
+        return sum(self.stats.get("changed", {}).values())
+
+    def leaked(self, secrets):
+        """The secrets found in any event (its stdout and event_data) or in the job's stdout."""
+        texts = [json.dumps(e) for e in self.events] + [self.stdout]
+        return sorted(i for i, secret in enumerate(secrets) if any(secret in text for text in texts))
+
+
+@pytest.fixture(scope="module")
+def automation_credential(keycloak, realm, oracle):
+    """The service account docs/awx.md recommends, with what provisioning and graceful rotation need."""
+    secret = service_account(oracle, "awx-ee", ("manage-clients", "view-realm", "manage-realm"))
+    return dict(url=keycloak.url, realm=realm, client_id="awx-ee", client_secret=secret)
+
+
+def client_secrets(oracle, client_ids):
+    return dict((cid, oracle.get_client_secrets(oracle.get_client_id(cid))["value"]) for cid in client_ids)
+
+
+def test_provision_and_rotate_jobs_in_the_execution_environment(keycloak, realm, oracle, automation_credential,
+                                                                 tmp_path):
+    envvars = render_injectors(load_credential_type(), automation_credential, str(tmp_path / "awx"))[0]
+    consumer_dir = tmp_path / "consumer"
+    consumer_dir.mkdir()
+    os.chown(consumer_dir, 1000, 0)  # the image's user (ansible-builder's default, uid 1000)
+    clients = ["ee-billing", "ee-reports"]
+    local = {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}"}
+    controller = dict(local, provision_realm=realm,
+                      provision_clients=[{"client_id": c, "preset": "service"} for c in clients])
+    consumer = dict(local, deliver_files=[{"client_id": c, "path": "%s/%s.env" % (CONSUMER_DIR, c)} for c in clients])
+    inventory = {"all": {"hosts": {"localhost": controller},
+                         "children": {"keycloak_consumers": {"hosts": {"app1": consumer}}}}}
+    # The rotate job template's survey: max age empty rotates now (launched by hand); the scheduled Check job
+    # rotates secrets older than a day, which none is right after the rotation.
+    rotate_now = {"rotate_realm": realm, "rotate_clients": clients, "rotate_max_age": "", "rotate_grace_period": "10m"}
+    rotate_due = dict(rotate_now, rotate_max_age="1d")
+    secrets = [automation_credential["client_secret"], keycloak.admin_password]
+
+    def job(name, playbook, extravars, check=False):
+        return Job(tmp_path, name, playbook, inventory, envvars, extravars, check=check).run(consumer_dir)
+
+    provision = job("provision", "provision", {})
+    assert provision.changed > 0
+    first = client_secrets(oracle, clients)
+    for client_id, secret in first.items():
+        held = (consumer_dir / ("%s.env" % client_id)).read_text()
+        assert secret in held and oracle.get_client(oracle.get_client_id(client_id))["serviceAccountsEnabled"]
+    provision_check = job("provision-check", "provision", {}, check=True)
+    assert provision_check.changed == 0, provision_check.stdout[-3000:]
+
+    # Rotated, redelivered, verified, the previous secret retired.
+    rotate = job("rotate", "rotate", rotate_now)
+    assert rotate.changed > 0
+    second = client_secrets(oracle, clients)
+    for client_id in clients:
+        assert second[client_id] != first[client_id]
+        assert second[client_id] in (consumer_dir / ("%s.env" % client_id)).read_text()
+    rotate_check = job("rotate-check", "rotate", rotate_due, check=True)
+    assert rotate_check.changed == 0, rotate_check.stdout[-3000:]
+    assert client_secrets(oracle, clients) == second
+
+    secrets += list(first.values()) + list(second.values())
+    for ran in (provision, provision_check, rotate, rotate_check):
+        assert ran.events, "job %s produced no event" % ran.name
+        assert ran.leaked(secrets) == [], "job %s: secrets %s appear in its events" % (ran.name, ran.leaked(secrets))
