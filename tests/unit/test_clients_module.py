@@ -1,7 +1,21 @@
 """ClientsModule registers the secrets inside clients items before AnsibleModule logs its invocation."""
+import contextlib
+import json
+
 import pytest
 from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
+
+try:
+    from ansible.module_utils.testing import patch_module_args
+except ImportError:  # ansible-core 2.18 has no helper: AnsibleModule reads its arguments from basic._ANSIBLE_ARGS
+    @contextlib.contextmanager
+    def patch_module_args(args):
+        saved = basic._ANSIBLE_ARGS
+        basic._ANSIBLE_ARGS = json.dumps({"ANSIBLE_MODULE_ARGS": args}).encode()
+        try:
+            yield
+        finally:
+            basic._ANSIBLE_ARGS = saved
 
 from ansible_collections.keycloak_ops.clients.plugins.module_utils.client_module import ClientsModule
 from ansible_collections.keycloak_ops.clients.plugins.module_utils.client_options import (
