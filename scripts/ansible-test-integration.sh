@@ -3,17 +3,20 @@
 set -euo pipefail
 # shellcheck source=scripts/bootstrap.sh
 source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
-STAGE="${TMPDIR:-/tmp}/keycloak_ops-stage-integration"
+# A stage of its own: two runs at once (another checkout, a parallel job) must not stage over each other.
+STAGE="$(mktemp -d "${TMPDIR:-/tmp}/keycloak_ops-stage-integration.XXXXXX")"
 DEST="$STAGE/ansible_collections/keycloak_ops/clients"
-rm -rf "$STAGE"
 stage_collection "$DEST"
 cd "$DEST"
 PYTHON_VERSION="$(python_version)"
 export PYTHON_VERSION
 # The harness exports KEYCLOAK_URL/USER/PASSWORD to the command; ansible-test reads targets' vars from this file.
+status=0
 # shellcheck disable=SC2016 # expanded by the inner shell, with the harness's variables
-exec python "$REPO/roles/keycloak_dev/files/keycloak_server.py" run -- bash -c '
+python "$REPO/roles/keycloak_dev/files/keycloak_server.py" run -- bash -c '
   umask 077
   printf "keycloak_url: %s\nkeycloak_admin_user: %s\nkeycloak_admin_password: %s\n" \
     "$KEYCLOAK_URL" "$KEYCLOAK_USER" "$KEYCLOAK_PASSWORD" > tests/integration/integration_config.yml
-  ansible-test integration --local --python "$PYTHON_VERSION" --color no "$@"' ansible-test "$@"
+  ansible-test integration --local --python "$PYTHON_VERSION" --color no "$@"' ansible-test "$@" || status=$?
+rm -rf "$STAGE"
+exit "$status"

@@ -4,9 +4,10 @@ set -euo pipefail
 # shellcheck source=scripts/bootstrap.sh
 source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
 PYTHON_VERSION="${1:-$(python_version)}"
-STAGE="${TMPDIR:-/tmp}/keycloak_ops-stage"
+# A stage of its own: two runs at once (another checkout, a parallel job) must not stage over each other.
+STAGE="$(mktemp -d "${TMPDIR:-/tmp}/keycloak_ops-stage.XXXXXX")"
 DEST="$STAGE/ansible_collections/keycloak_ops/clients"
-rm -rf "$STAGE"
+trap 'rm -rf "$STAGE"' EXIT
 stage_collection "$DEST"
 # ansible-test fetches get-pip.py from a host outside the reachable registries; seed its cache with our stand-in.
 pip_version="$(grep -oP "pip='\K[0-9.]+" "$(python -c 'import ansible_test, os; print(os.path.dirname(ansible_test.__file__))')/_internal/python_requirements.py" | head -1)"
