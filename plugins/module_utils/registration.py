@@ -26,11 +26,12 @@ from xml.etree import ElementTree
 
 from ansible.module_utils.basic import env_fallback
 from ansible.module_utils.common.text.converters import to_text
+from ansible.module_utils.six.moves import http_client
 from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
 from ansible.module_utils.urls import Request, SSLValidationError
 
 from ansible_collections.keycloak_ops.clients.plugins.module_utils.connection import (
-    KeycloakOpsError, keycloak_argument_spec, normalize_base_url, one_line, response_detail, segment,
+    KeycloakOpsError, OutcomeUnknown, keycloak_argument_spec, normalize_base_url, one_line, response_detail, segment,
     timeout_message, tls_error_message,
 )
 from ansible_collections.keycloak_ops.clients.plugins.module_utils.durations import iso_time
@@ -65,6 +66,16 @@ POLICY_ADVICE = {
     'Allowed Protocol Mapper Types': "a protocol mapper type is not allowed; drop the mapper from metadata, or an "
                                      "admin allows its type in the policy",
 }
+# What a person does when the answer to a registration write was lost: Keycloak may have acted, and the
+# registration access token it answered with (the only one that now works) never arrived.
+LOST_ANSWER_ADVICE = {
+    'create': "an admin checks whether client '%(client)s' exists in realm '%(realm)s' now: if it does, adopt it "
+              "with a token from keycloak_ops.clients.registration_access_token, else run again with an initial "
+              "access token that has uses left",
+    'update': "the stored registration access token may be stale now: run again, and if Keycloak refuses it, adopt "
+              "client '%(client)s' with a token from keycloak_ops.clients.registration_access_token",
+    'delete': "run again: a client that is gone is reported absent",
+}
 FILE_KEYS = ('keycloak_url', 'realm', 'provider', 'client_id', 'id', 'secret', 'registration_access_token',
              'registration_client_uri', 'token_endpoint')
 CONNECTION_OPTIONS = ('auth_keycloak_url', 'validate_certs', 'ca_path', 'client_cert', 'client_key', 'connection_timeout')
@@ -72,6 +83,10 @@ CONNECTION_OPTIONS = ('auth_keycloak_url', 'validate_certs', 'ca_path', 'client_
 
 class RegistrationError(Exception):
     """A failure already phrased as the one line to show."""
+
+
+class LostAnswer(Exception):
+    """A write left for Keycloak and no answer came back (see OutcomeUnknown)."""
 
 
 class StaleToken(RegistrationError):
@@ -415,8 +430,13 @@ class RegistrationService(object):
                 raise KeycloakOpsError(timeout_message(self.base_url, self.timeout))
             raise KeycloakOpsError("Cannot reach Keycloak at %s: %s" % (self.base_url, one_line(exc.reason, 160)))
         except socket.timeout:
+            if method != 'GET':
+                raise LostAnswer("no answer within %s seconds (connection_timeout)" % self.timeout)
             raise KeycloakOpsError(timeout_message(self.base_url, self.timeout))
-        except (IOError, OSError) as exc:
+        except (IOError, OSError, http_client.HTTPException) as exc:
+            # urllib wraps failures before the request left in URLError (above); these came after it was sent.
+            if method != 'GET':
+                raise LostAnswer("the connection broke before the answer arrived (%s)" % one_line(repr(exc), 80))
             raise KeycloakOpsError("Cannot reach Keycloak at %s: %s" % (self.base_url, one_line(exc, 160)))
         text = to_text(raw or b'', errors='surrogate_or_replace')
         try:
@@ -428,7 +448,14 @@ class RegistrationService(object):
         parts = ['realms', segment(self.realm), 'clients-registrations', provider or self.provider]
         if client_id:
             parts.append(segment(client_id))
-        status, data = self._send(method, self.base_url + '/'.join(parts), token, body, content_type)
+        try:
+            status, data = self._send(method, self.base_url + '/'.join(parts), token, body, content_type)
+        except LostAnswer as exc:
+            named = body.get(CLIENT_ID_KEY[self.provider]) if isinstance(body, dict) else None
+            raise OutcomeUnknown("the outcome of the registration %s of client '%s' is unknown: %s %s was sent to %s "
+                                 "but %s, so it was not sent again; %s" % (
+                                     kind, client_id or named or '?', method, '/' + '/'.join(parts), self.base_url, exc,
+                                     LOST_ANSWER_ADVICE[kind] % dict(client=client_id or named or '?', realm=self.realm)))
         if status in (200, 201, 204):
             return data
         named = body.get(CLIENT_ID_KEY[self.provider]) if isinstance(body, dict) else None

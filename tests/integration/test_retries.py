@@ -155,3 +155,19 @@ def test_lost_answer_to_a_client_creation_creates_one_and_a_rerun_converges(real
     again = run_module("confidential_client", args, proxied)
     assert again.rc == 0, again.output
     assert dropping_proxy.counts("admin").get("POST") == 1, "the re-run finds the client and creates nothing"
+
+
+def test_lost_answer_to_a_registration_registers_once(keycloak, realm, oracle, env, dropping_proxy, tmp_path):
+    """client_registration (ansible.module_utils.urls on the host) never sends a registration twice either."""
+    minted = run_module("initial_access_token", dict(realm=realm, state="present", count=2), env)
+    assert minted.rc == 0, minted.output
+    dropping_proxy.drop_response("POST", "/clients-registrations/")
+    run = run_module("client_registration",
+                     dict(realm=realm, client_id="lost-registration", credentials_file=str(tmp_path / "client.json"),
+                          initial_access_token=minted.result["token"]),
+                     dict(env, KEYCLOAK_URL=dropping_proxy.url))
+    msg = one_line_failure(run, "is unknown", "registration_access_token", "lost-registration")
+    print("\nlost registration answer: " + msg)
+    assert [c[0] for c in dropping_proxy.calls if "/clients-registrations/" in c[1]] == ["POST"], "sent once"
+    assert [c["clientId"] for c in oracle.get_clients()].count("lost-registration") == 1, "registered once"
+    assert minted.result["token"] not in run.output
