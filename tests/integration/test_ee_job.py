@@ -103,8 +103,8 @@ def client_secrets(oracle, client_ids):
     return dict((cid, oracle.get_client_secrets(oracle.get_client_id(cid))["value"]) for cid in client_ids)
 
 
-def test_provision_and_rotate_jobs_in_the_execution_environment(keycloak, realm, oracle, automation_credential,
-                                                                 tmp_path):
+def test_provision_and_rotate_jobs_in_the_execution_environment(
+        keycloak, realm, oracle, automation_credential, tmp_path):
     envvars = render_injectors(load_credential_type(), automation_credential, str(tmp_path / "awx"))[0]
     consumer_dir = tmp_path / "consumer"
     consumer_dir.mkdir()
