@@ -1,12 +1,14 @@
 """Deliveries to HashiCorp Vault (KV v2) and to Kubernetes Secrets, against real servers.
 
-Vault: the harness's dev server (OpenBao, tests/harness/vault_server.py) or VAULT_ADDR/VAULT_TOKEN. Kubernetes: the
-harness's API server (etcd + kube-apiserver with RBAC, tests/harness/kube_server.py) or the cluster of KUBECONFIG.
-Most tests run the deliver role alone with credentials given to it (no Keycloak needed); one per destination runs
-playbooks/provision.yml end to end. Every run is at -vvv and no secret may appear in its output. The rotate role
-with these destinations is in test_rotate.py.
+Vault: the harness's dev server (OpenBao, tests/harness/vault_server.py) or VAULT_ADDR/VAULT_TOKEN. Most tests run
+the deliver role alone with credentials given to it (no Keycloak needed); one runs playbooks/provision.yml end to
+end, and playbooks/rotate.yml proves that a rotation whose new secret does not reach the Vault stops before retiring
+the previous secret. Every run is at -vvv and no secret may appear in its output. Kubernetes: the cluster of
+KUBECONFIG (or ~/.kube/config), skipped without one; the manifest-file path of the Kubernetes delivery needs no
+cluster and is tested in test_roles.py.
 """
 import base64
+import json
 import os
 import re
 import sys
@@ -17,11 +19,13 @@ import pytest
 import yaml
 
 from tests.collection_path import collections_root
+from tests.integration import oidc
 from tests.integration.conftest import admin_client
 from tests.integration.runner import ansible_env, run_playbook
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PROVISION = os.path.join(REPO, "playbooks", "provision.yml")
+ROTATE = os.path.join(REPO, "playbooks", "rotate.yml")
 CLIENT_ID = "mlflow-tracking"
 MLFLOW_KEYS = {"OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET", "OIDC_TOKEN_URL"}
 
@@ -45,9 +49,9 @@ def changed_count(run, host="localhost"):
 
 def error_line(run):
     """The one line a failed task shows: its msg."""
-    messages = re.findall(r'"msg": "(.*)"', run.output)
+    messages = re.findall(r'"msg": ("(?:[^"\\]|\\.)*")', run.output)
     assert messages, run.output[-3000:]
-    return messages[-1]
+    return json.loads(messages[-1])
 
 
 def deliver(tmp_path, env, check=False, **host_vars):
@@ -248,3 +252,91 @@ def test_provision_to_hashi_vault_written_once_and_repaired(keycloak, realm, has
     assert changed_count(third) == 1
     assert kv2_data(vault_admin, path)["OIDC_CLIENT_SECRET"] == secret and kv2_version(vault_admin, path) == 3
     assert_no_leak((first, second, third), secret)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Kubernetes: the cluster of KUBECONFIG, when there is one
+# --------------------------------------------------------------------------------------------------------------
+
+def kubeconfig():
+    path = os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
+    return path if os.path.isfile(path) else None
+
+
+@pytest.fixture
+def kubernetes_namespace():
+    if kubeconfig() is None:
+        pytest.skip("Kubernetes unavailable: no KUBECONFIG and no ~/.kube/config "
+                    "(the Secret manifest delivery is tested without a cluster in test_roles.py)")
+    kubernetes = pytest.importorskip("kubernetes")
+    kubernetes.config.load_kube_config(config_file=kubeconfig())
+    core = kubernetes.client.CoreV1Api()
+    name = "keycloak-ops-test-%s" % uuid.uuid4().hex[:8]
+    core.create_namespace({"metadata": {"name": name}})
+    yield core, name
+    core.delete_namespace(name)
+
+
+def test_kubernetes_secret_applied_once(kubernetes_namespace, keycloak, realm, extra_collections, tmp_path):
+    core, namespace = kubernetes_namespace
+    inventory = write_inventory(tmp_path, realm, deliver_kubernetes=[dict(
+        client_id=CLIENT_ID, name="mlflow-oidc", namespace=namespace, preset="mlflow",
+        labels={"app": "mlflow"}, annotations={"reloader.stakater.com/match": "true"})])
+    env = ansible_env(keycloak, ANSIBLE_COLLECTIONS_PATH=collections_root() + os.pathsep + extra_collections,
+                      K8S_AUTH_KUBECONFIG=kubeconfig())
+
+    first = provision_and_deliver(env, inventory)
+    assert first.rc == 0, first.output[-4000:]
+    secret = current_secret(keycloak, realm)
+    applied = core.read_namespaced_secret("mlflow-oidc", namespace)
+    assert base64.b64decode(applied.data["OIDC_CLIENT_SECRET"]).decode() == secret
+    assert applied.metadata.annotations["reloader.stakater.com/match"] == "true"
+    assert applied.metadata.labels["app"] == "mlflow"
+    assert secret not in first.output
+
+    second = provision_and_deliver(env, inventory)
+    assert second.rc == 0, second.output[-4000:]
+    assert changed_count(second) == 0
+    assert core.read_namespaced_secret("mlflow-oidc", namespace).metadata.resource_version == \
+        applied.metadata.resource_version
+    assert secret not in second.output
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Rotation: redelivered to Vault, and no retirement while it lacks the new secret
+# --------------------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("broken", [None, "hashi_vault"])
+def test_rotation_to_vault_retires_only_when_it_holds_the_new_secret(
+        broken, keycloak, realm, oracle, hashi_vault, vault_admin, vault_env, tmp_path):
+    client_id = unique("worker")
+    oracle.create_client({"clientId": client_id, "publicClient": False, "serviceAccountsEnabled": True,
+                          "standardFlowEnabled": False})
+    old = oracle.get_client_secrets(oracle.get_client_id(client_id))["value"]
+    path = "apps/%s/oidc" % client_id
+    vault_token = hashi_vault.token
+    if broken == "hashi_vault":  # a token that may read the path but not write it
+        vault_token = vault_admin.auth.token.create(policies=[path_policy(vault_admin, path, ["read"])],
+                                                    ttl="10m")["auth"]["client_token"]
+    app = dict(ansible_connection="local", ansible_python_interpreter=sys.executable,
+               deliver_hashi_vault=[dict(client_id=client_id, path=path, preset="mlflow")])
+    inventory = tmp_path / "rotate.yml"
+    inventory.write_text(yaml.safe_dump({"all": {
+        "vars": dict(rotate_realm=realm, rotate_clients=[client_id], rotate_grace_period="10m"),
+        "children": {"keycloak_consumers": {"hosts": {"app1": app}}}}}))
+    env = dict(vault_env(vault_token), **{k: v for k, v in ansible_env(keycloak).items() if k.startswith("KEYCLOAK_")})
+
+    run = run_playbook(ROTATE, env, verbosity=3, inventory=str(inventory))
+    new = oracle.get_client_secrets(oracle.get_client_id(client_id))["value"]
+    assert new != old
+    assert_no_leak((run,), old, new)
+    if broken != "hashi_vault":
+        assert kv2_data(vault_admin, path)["OIDC_CLIENT_SECRET"] == new
+    assert oidc.client_credentials(keycloak, realm, client_id, new)[0] == 200
+    if broken is None:
+        assert run.rc == 0, run.output[-4000:]
+        assert oidc.client_credentials(keycloak, realm, client_id, old)[1]["error"] == "unauthorized_client", "retired"
+    else:
+        assert run.rc != 0
+        assert "The new secret did not reach app1" in run.output and "NOT retired" in run.output, run.output[-3000:]
+        assert oidc.client_credentials(keycloak, realm, client_id, old)[0] == 200, "the old secret stays valid"
