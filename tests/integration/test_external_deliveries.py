@@ -102,8 +102,8 @@ def kv2_version(vault_admin, path):
 
 
 def kv2_data(vault_admin, path):
-    return vault_admin.secrets.kv.v2.read_secret_version(path=path, mount_point="secret",
-                                                        raise_on_deleted_version=True)["data"]["data"]
+    kv2 = vault_admin.secrets.kv.v2
+    return kv2.read_secret_version(path=path, mount_point="secret", raise_on_deleted_version=True)["data"]["data"]
 
 
 def path_policy(vault_admin, path, capabilities):
@@ -219,18 +219,22 @@ def provision_and_deliver(env, inventory):
     return run_playbook(PROVISION, env, verbosity=3, inventory=inventory, extra_vars={"deliver_hosts": "localhost"})
 
 
+def keycloak_variables(server):
+    """The KEYCLOAK_* admin credentials of an ansible run, to add to another environment."""
+    return {name: value for name, value in ansible_env(server).items() if name.startswith("KEYCLOAK_")}
+
+
 def current_secret(server, realm):
     oracle = admin_client(server, realm)
     return oracle.get_client_secrets(oracle.get_client_id(CLIENT_ID))["value"]
 
 
 def test_provision_to_hashi_vault_written_once_and_repaired(keycloak, realm, hashi_vault, vault_admin, vault_env,
-                                                           tmp_path):
+                                                            tmp_path):
     path = "keycloak/%s/%s" % (realm, CLIENT_ID)
     inventory = write_inventory(tmp_path, realm, deliver_hashi_vault=[dict(client_id=CLIENT_ID, path=path,
                                                                            preset="mlflow")])
-    env = dict(vault_env(hashi_vault.token), **{k: v for k, v in ansible_env(keycloak).items()
-                                                   if k.startswith("KEYCLOAK_")})
+    env = dict(vault_env(hashi_vault.token), **keycloak_variables(keycloak))
 
     first = provision_and_deliver(env, inventory)
     assert first.rc == 0, first.output[-4000:]
@@ -324,7 +328,7 @@ def test_rotation_to_vault_retires_only_when_it_holds_the_new_secret(
     inventory.write_text(yaml.safe_dump({"all": {
         "vars": dict(rotate_realm=realm, rotate_clients=[client_id], rotate_grace_period="10m"),
         "children": {"keycloak_consumers": {"hosts": {"app1": app}}}}}))
-    env = dict(vault_env(vault_token), **{k: v for k, v in ansible_env(keycloak).items() if k.startswith("KEYCLOAK_")})
+    env = dict(vault_env(vault_token), **keycloak_variables(keycloak))
 
     run = run_playbook(ROTATE, env, verbosity=3, inventory=str(inventory))
     new = oracle.get_client_secrets(oracle.get_client_id(client_id))["value"]
