@@ -1,11 +1,11 @@
 """Deliveries to HashiCorp Vault (KV v2) and to Kubernetes Secrets, against real servers.
 
-Vault: the harness's dev server (OpenBao, tests/harness/vault_server.py) or VAULT_ADDR/VAULT_TOKEN. Most tests run
-the deliver role alone with credentials given to it (no Keycloak needed); one runs playbooks/provision.yml end to
-end, and playbooks/rotate.yml proves that a rotation whose new secret does not reach the Vault stops before retiring
-the previous secret. Every run is at -vvv and no secret may appear in its output. Kubernetes: the cluster of
-KUBECONFIG (or ~/.kube/config), skipped without one; the manifest-file path of the Kubernetes delivery needs no
-cluster and is tested in test_roles.py.
+Vault: the harness's dev server (OpenBao, tests/harness/vault_server.py) or VAULT_ADDR/VAULT_TOKEN. Kubernetes: the
+harness's API server (etcd + kube-apiserver with RBAC, tests/harness/kube_server.py) or the cluster of KUBECONFIG.
+Most tests run the deliver role alone with credentials given to it (no Keycloak needed); one per destination runs
+playbooks/provision.yml end to end, and playbooks/rotate.yml proves that a rotation whose new secret does not reach
+a Vault or a Kubernetes destination stops before retiring the previous secret. Every run is at -vvv and no secret
+may appear in its output.
 """
 import base64
 import json
@@ -15,6 +15,7 @@ import sys
 import uuid
 
 import hvac
+import kubernetes
 import pytest
 import yaml
 
@@ -259,60 +260,161 @@ def test_provision_to_hashi_vault_written_once_and_repaired(keycloak, realm, has
 
 
 # --------------------------------------------------------------------------------------------------------------
-# Kubernetes: the cluster of KUBECONFIG, when there is one
+# Kubernetes
 # --------------------------------------------------------------------------------------------------------------
 
-def kubeconfig():
-    path = os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
-    return path if os.path.isfile(path) else None
+@pytest.fixture(scope="module")
+def kube_core(kube_apiserver):
+    return kubernetes.client.CoreV1Api(kubernetes.config.new_client_from_config(config_file=kube_apiserver.kubeconfig))
 
 
 @pytest.fixture
-def kubernetes_namespace():
-    if kubeconfig() is None:
-        pytest.skip("Kubernetes unavailable: no KUBECONFIG and no ~/.kube/config "
-                    "(the Secret manifest delivery is tested without a cluster in test_roles.py)")
-    kubernetes = pytest.importorskip("kubernetes")
-    kubernetes.config.load_kube_config(config_file=kubeconfig())
-    core = kubernetes.client.CoreV1Api()
-    name = "keycloak-ops-test-%s" % uuid.uuid4().hex[:8]
-    core.create_namespace({"metadata": {"name": name}})
-    yield core, name
-    core.delete_namespace(name)
+def namespace(kube_core):
+    name = unique("keycloak-ops")
+    kube_core.create_namespace({"metadata": {"name": name}})
+    yield name
+    kube_core.delete_namespace(name)  # without a controller manager it stays Terminating: names are unique
 
 
-def test_kubernetes_secret_applied_once(kubernetes_namespace, keycloak, realm, extra_collections, tmp_path):
-    core, namespace = kubernetes_namespace
+@pytest.fixture
+def kube_env(extra_collections):
+    def make(kubeconfig):
+        return ansible_env(None, ANSIBLE_COLLECTIONS_PATH=collections_root() + os.pathsep + extra_collections,
+                           K8S_AUTH_KUBECONFIG=kubeconfig)
+    return make
+
+
+def secret_values(kube_core, name, namespace):
+    secret = kube_core.read_namespaced_secret(name, namespace)
+    return {key: base64.b64decode(value).decode() for key, value in secret.data.items()}, secret
+
+
+def test_kubernetes_secret_created_unchanged_updated_and_check(kube_apiserver, kube_core, namespace, kube_env,
+                                                               tmp_path):
+    target = [dict(client_id=CLIENT_ID, name="mlflow-oidc", namespace=namespace, preset="mlflow",
+                   labels={"app": "mlflow"}, annotations={"reloader.stakater.com/match": "true"})]
+    env = kube_env(kube_apiserver.kubeconfig)
+    first_credentials, rotated_credentials = credentials(), credentials()
+    first_secret = first_credentials[CLIENT_ID]["client_secret"]
+    rotated_secret = rotated_credentials[CLIENT_ID]["client_secret"]
+
+    created = deliver(tmp_path, env, deliver_credentials=first_credentials, deliver_kubernetes=target)
+    assert created.rc == 0, created.output[-4000:]
+    assert changed_count(created) == 1
+    values, applied = secret_values(kube_core, "mlflow-oidc", namespace)
+    assert set(values) == MLFLOW_KEYS and values["OIDC_CLIENT_SECRET"] == first_secret
+    assert applied.type == "Opaque" and applied.metadata.labels == {"app": "mlflow"}
+    assert applied.metadata.annotations["reloader.stakater.com/match"] == "true"
+
+    unchanged = deliver(tmp_path, env, deliver_credentials=first_credentials, deliver_kubernetes=target)
+    assert unchanged.rc == 0, unchanged.output[-4000:]
+    assert changed_count(unchanged) == 0
+    assert secret_values(kube_core, "mlflow-oidc", namespace)[1].metadata.resource_version == \
+        applied.metadata.resource_version
+
+    checked = deliver(tmp_path, env, check=True, deliver_credentials=rotated_credentials, deliver_kubernetes=target)
+    assert checked.rc == 0, checked.output[-4000:]
+    assert changed_count(checked) == 1, "check mode reports the change it would make"
+    values, still = secret_values(kube_core, "mlflow-oidc", namespace)
+    assert values["OIDC_CLIENT_SECRET"] == first_secret
+    assert still.metadata.resource_version == applied.metadata.resource_version
+
+    updated = deliver(tmp_path, env, deliver_credentials=rotated_credentials, deliver_kubernetes=target)
+    assert updated.rc == 0, updated.output[-4000:]
+    assert changed_count(updated) == 1
+    assert secret_values(kube_core, "mlflow-oidc", namespace)[0]["OIDC_CLIENT_SECRET"] == rotated_secret
+    assert_no_leak((created, unchanged, checked, updated), first_secret, rotated_secret,
+                   base64.b64encode(first_secret.encode()).decode(), base64.b64encode(rotated_secret.encode()).decode())
+
+
+def test_kubernetes_namespace_that_does_not_exist(kube_apiserver, kube_core, kube_env, tmp_path):
+    missing = unique("no-such-namespace")
+    creds = credentials()
+    run = deliver(tmp_path, kube_env(kube_apiserver.kubeconfig), deliver_credentials=creds,
+                  deliver_kubernetes=[dict(client_id=CLIENT_ID, name="mlflow-oidc", namespace=missing)])
+    assert run.rc != 0
+    assert error_line(run) == (
+        'Kubernetes: cannot apply Secret %s/mlflow-oidc (NotFound: namespaces "%s" not found). '
+        "The role creates no namespaces: create it first." % (missing, missing)), run.output[-3000:]
+    assert missing not in [ns.metadata.name for ns in kube_core.list_namespace().items]
+    assert_no_leak((run,), creds[CLIENT_ID]["client_secret"])
+
+
+def service_account_limited_to(kube_apiserver, namespace, tmp_path):
+    """A kubeconfig of a service account whose Role allows Secrets in this namespace only (the Job pattern),
+    with a token from the TokenRequest API, as a projected token in the Job's pod would be."""
+    api = kubernetes.config.new_client_from_config(config_file=kube_apiserver.kubeconfig)
+    core, rbac = kubernetes.client.CoreV1Api(api), kubernetes.client.RbacAuthorizationV1Api(api)
+    core.create_namespaced_service_account(namespace, {"metadata": {"name": "keycloak-deliver"}})
+    rbac.create_namespaced_role(namespace, {
+        "metadata": {"name": "keycloak-deliver"},
+        "rules": [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "list", "create", "patch", "update"]}]})
+    rbac.create_namespaced_role_binding(namespace, {
+        "metadata": {"name": "keycloak-deliver"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "keycloak-deliver"},
+        "subjects": [{"kind": "ServiceAccount", "name": "keycloak-deliver", "namespace": namespace}]})
+    token = core.create_namespaced_service_account_token(
+        "keycloak-deliver", namespace, {"spec": {"expirationSeconds": 600}}).status.token
+    return kube_apiserver.write_kubeconfig(tmp_path / "job.kubeconfig", token, namespace), token
+
+
+def test_kubernetes_service_account_allowed_in_its_namespace_only(kube_apiserver, kube_core, kube_env, tmp_path):
+    if not kube_apiserver.started_by_us:
+        pytest.skip("needs the harness's API server to make a service account with its own token")
+    allowed, elsewhere = unique("job-ns"), unique("other-ns")
+    for name in (allowed, elsewhere):
+        kube_core.create_namespace({"metadata": {"name": name}})
+    kubeconfig, token = service_account_limited_to(kube_apiserver, allowed, tmp_path)
+    env = kube_env(kubeconfig)
+    creds = credentials()
+
+    delivered = deliver(tmp_path, env, deliver_credentials=creds,
+                        deliver_kubernetes=[dict(client_id=CLIENT_ID, name="app-oidc", namespace=allowed)])
+    assert delivered.rc == 0, delivered.output[-4000:]
+    assert secret_values(kube_core, "app-oidc", allowed)[0]["OIDC_CLIENT_SECRET"] == creds[CLIENT_ID]["client_secret"]
+
+    denied = deliver(tmp_path, env, deliver_credentials=creds,
+                     deliver_kubernetes=[dict(client_id=CLIENT_ID, name="app-oidc", namespace=elsewhere)])
+    assert denied.rc != 0
+    assert error_line(denied) == (
+        'Kubernetes: cannot apply Secret %s/app-oidc (Forbidden: secrets "app-oidc" is forbidden: User '
+        '"system:serviceaccount:%s:keycloak-deliver" cannot get resource "secrets" in API group "" in the namespace '
+        '"%s"). The credentials need get, create and patch on secrets in that namespace (RBAC Role and RoleBinding).'
+        % (elsewhere, allowed, elsewhere)), denied.output[-3000:]
+    assert kube_core.list_namespaced_secret(elsewhere).items == []
+    assert_no_leak((delivered, denied), creds[CLIENT_ID]["client_secret"], token)
+    for name in (allowed, elsewhere):
+        kube_core.delete_namespace(name)
+
+
+def test_provision_to_kubernetes_applied_once(keycloak, realm, kube_apiserver, kube_core, namespace, kube_env,
+                                              tmp_path):
     inventory = write_inventory(tmp_path, realm, deliver_kubernetes=[dict(
-        client_id=CLIENT_ID, name="mlflow-oidc", namespace=namespace, preset="mlflow",
-        labels={"app": "mlflow"}, annotations={"reloader.stakater.com/match": "true"})])
-    env = ansible_env(keycloak, ANSIBLE_COLLECTIONS_PATH=collections_root() + os.pathsep + extra_collections,
-                      K8S_AUTH_KUBECONFIG=kubeconfig())
+        client_id=CLIENT_ID, name="mlflow-oidc", namespace=namespace, preset="mlflow")])
+    env = dict(kube_env(kube_apiserver.kubeconfig), **keycloak_variables(keycloak))
 
     first = provision_and_deliver(env, inventory)
     assert first.rc == 0, first.output[-4000:]
     secret = current_secret(keycloak, realm)
-    applied = core.read_namespaced_secret("mlflow-oidc", namespace)
-    assert base64.b64decode(applied.data["OIDC_CLIENT_SECRET"]).decode() == secret
-    assert applied.metadata.annotations["reloader.stakater.com/match"] == "true"
-    assert applied.metadata.labels["app"] == "mlflow"
-    assert secret not in first.output
+    values, applied = secret_values(kube_core, "mlflow-oidc", namespace)
+    assert values["OIDC_CLIENT_SECRET"] == secret
 
     second = provision_and_deliver(env, inventory)
     assert second.rc == 0, second.output[-4000:]
     assert changed_count(second) == 0
-    assert core.read_namespaced_secret("mlflow-oidc", namespace).metadata.resource_version == \
+    assert secret_values(kube_core, "mlflow-oidc", namespace)[1].metadata.resource_version == \
         applied.metadata.resource_version
-    assert secret not in second.output
+    assert_no_leak((first, second), secret)
 
 
 # --------------------------------------------------------------------------------------------------------------
-# Rotation: redelivered to Vault, and no retirement while it lacks the new secret
+# Rotation: redelivered to Vault and Kubernetes, and no retirement while one of them lacks the new secret
 # --------------------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("broken", [None, "hashi_vault"])
-def test_rotation_to_vault_retires_only_when_it_holds_the_new_secret(
-        broken, keycloak, realm, oracle, hashi_vault, vault_admin, vault_env, tmp_path):
+@pytest.mark.parametrize("broken", [None, "hashi_vault", "kubernetes"])
+def test_rotation_to_vault_and_kubernetes_retires_only_when_both_hold_the_new_secret(
+        broken, keycloak, realm, oracle, hashi_vault, vault_admin, vault_env, kube_apiserver, kube_core, namespace,
+        kube_env, tmp_path):
     client_id = unique("worker")
     oracle.create_client({"clientId": client_id, "publicClient": False, "serviceAccountsEnabled": True,
                           "standardFlowEnabled": False})
@@ -322,13 +424,17 @@ def test_rotation_to_vault_retires_only_when_it_holds_the_new_secret(
     if broken == "hashi_vault":  # a token that may read the path but not write it
         vault_token = vault_admin.auth.token.create(policies=[path_policy(vault_admin, path, ["read"])],
                                                     ttl="10m")["auth"]["client_token"]
+    kube_namespace = unique("no-such-namespace") if broken == "kubernetes" else namespace
     app = dict(ansible_connection="local", ansible_python_interpreter=sys.executable,
-               deliver_hashi_vault=[dict(client_id=client_id, path=path, preset="mlflow")])
+               deliver_hashi_vault=[dict(client_id=client_id, path=path, preset="mlflow")],
+               deliver_kubernetes=[dict(client_id=client_id, name="worker-oidc", namespace=kube_namespace,
+                                        preset="mlflow")])
     inventory = tmp_path / "rotate.yml"
     inventory.write_text(yaml.safe_dump({"all": {
         "vars": dict(rotate_realm=realm, rotate_clients=[client_id], rotate_grace_period="10m"),
         "children": {"keycloak_consumers": {"hosts": {"app1": app}}}}}))
-    env = dict(vault_env(vault_token), **keycloak_variables(keycloak))
+    env = dict(vault_env(vault_token), K8S_AUTH_KUBECONFIG=kube_apiserver.kubeconfig,
+               **keycloak_variables(keycloak))
 
     run = run_playbook(ROTATE, env, verbosity=3, inventory=str(inventory))
     new = oracle.get_client_secrets(oracle.get_client_id(client_id))["value"]
@@ -336,6 +442,8 @@ def test_rotation_to_vault_retires_only_when_it_holds_the_new_secret(
     assert_no_leak((run,), old, new)
     if broken != "hashi_vault":
         assert kv2_data(vault_admin, path)["OIDC_CLIENT_SECRET"] == new
+    if broken is None:  # a failed Vault delivery stops the role before Kubernetes
+        assert secret_values(kube_core, "worker-oidc", namespace)[0]["OIDC_CLIENT_SECRET"] == new
     assert oidc.client_credentials(keycloak, realm, client_id, new)[0] == 200
     if broken is None:
         assert run.rc == 0, run.output[-4000:]
