@@ -68,3 +68,18 @@ bootstrap() {
   export PATH="$VENV/bin:$PATH"
   "$VENV/bin/python" "$REPO/roles/keycloak_dev/files/keycloak_server.py" fetch
 }
+
+# --- Servers of the delivery tests: a Vault (OpenBao's bao from its PyPI wheel) and a Kubernetes API server
+# (etcd from Debian, kube-apiserver built from source once per machine and version, ~6 minutes on 2 cores).
+# Started in the background so that the build overlaps the steps before pytest, whose fixtures wait for it.
+start_delivery_servers_fetch() {
+  ensure_apt_packages etcd-server
+  mkdir -p "$KEYCLOAK_OPS_CACHE"
+  (cd "$REPO" && exec setsid bash -c 'python -m tests.harness.vault_server fetch && python -m tests.harness.kube_server build' \
+     >"$KEYCLOAK_OPS_CACHE/delivery-servers-fetch.log" 2>&1) &
+  DELIVERY_SERVERS_FETCH_PID=$!
+}
+
+stop_delivery_servers_fetch() {  # on exit: a build still running (a failed earlier step) is not left behind
+  if [ -n "${DELIVERY_SERVERS_FETCH_PID:-}" ]; then kill -- -"$DELIVERY_SERVERS_FETCH_PID" 2>/dev/null || true; fi
+}

