@@ -13,7 +13,7 @@ short_description: Write a file holding secrets, born with its final owner and m
 version_added: 1.0.0
 description:
   - Writes O(content) to O(path) so that no byte of it is ever readable by anyone the final owner and mode do not
-    allow, not even for a moment. M(ansible.builtin.copy) renames a temporary file into place and sets the mode
+    allow, not even for a moment. C(ansible.builtin.copy) renames a temporary file into place and sets the mode
     afterwards; this module creates the temporary file empty with mode C(0600), gives it its final owner and mode,
     writes, and renames it over O(path) (atomic, a reader sees the old or the new file, never a torn one).
   - Missing parent directories are created with O(directory_mode), O(directory_owner) and O(directory_group).
@@ -74,8 +74,6 @@ options:
 notes:
   - Run the task without C(no_log) to see the masked diff. O(content), O(secrets), O(diff_content) and
     O(diff_previous) are C(no_log) options, so their values never reach the output.
-seealso:
-  - module: ansible.builtin.copy
 """
 
 EXAMPLES = r"""
