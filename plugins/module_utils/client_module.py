@@ -17,7 +17,7 @@ from ansible_collections.keycloak_ops.clients.plugins.module_utils.client_option
 )
 from ansible_collections.keycloak_ops.clients.plugins.module_utils.clients import ClientReconciler
 from ansible_collections.keycloak_ops.clients.plugins.module_utils.connection import (
-    KeycloakOpsError, admin_path, connect,
+    KeycloakOpsError, Unavailable, admin_path, connect,
 )
 from ansible_collections.keycloak_ops.clients.plugins.module_utils.masking import collect_secrets
 
@@ -98,7 +98,8 @@ def run_client_module(module, kind, client_options):
             if return_secret and result['state'] == 'present' and _secret_known(plan, module.check_mode):
                 result['secret'] = _secret_of(api, plan)
         except (InvalidClient, InvalidAuthorization, KeycloakOpsError) as exc:
-            module.fail_json(msg="%s: %s; %s" % (_label(index, plan['options'], many), exc, _rolled_back(reconciler)))
+            module.fail_json(msg="%s: %s; %s" % (_label(index, plan['options'], many), exc,
+                                                 _after_failure(reconciler, exc, results)))
         _warn(module, kind, plan, result)
         results[index] = result
     _exit(module, results, many)
@@ -145,8 +146,13 @@ def _writes(plan):
     return bool(plan['changes'] or plan['scope_ops'] or plan['mapper_ops'] or grant['realm'] or grant['clients'])
 
 
-def _rolled_back(reconciler):
-    """The end of the error line: what this task had written, undone."""
+def _after_failure(reconciler, exc, results):
+    """The end of the error line. A refusal by Keycloak undoes this task's writes; an unreachable or failing
+    server does not: its undo would meet the same failure, and every write it acknowledged stays valid."""
+    if isinstance(exc, Unavailable):
+        done = ', '.join(sorted(r['client_id'] for r in results if r and r['changed'])) or 'none'
+        return ("nothing rolled back, as Keycloak is not answering: clients changed in this task before: %s; "
+                "run the task again once Keycloak answers, it converges" % done)
     if not reconciler.undo:
         return "nothing was changed"
     failed = reconciler.rollback()

@@ -64,7 +64,11 @@ class KeycloakOpsError(Exception):
     """A failure already phrased as the one line a person reads."""
 
 
-class OutcomeUnknown(KeycloakOpsError):
+class Unavailable(KeycloakOpsError):
+    """Keycloak could not be reached or did not answer for itself (502/503/504): not a refusal of the request."""
+
+
+class OutcomeUnknown(Unavailable):
     """A write was sent and its answer lost: Keycloak may or may not have done it, and it is not sent again."""
 
 
@@ -312,7 +316,7 @@ class KeycloakAPI(object):
                     "Keycloak's answer arrived (%s), so it was not sent again; %s"
                     % (method, '/' + path, self.base_url, one_line(_connect_reason(exc.__cause__ or exc), 80),
                        check_hint or 'read the object back before running the task again'))
-            raise KeycloakOpsError(connection_error_message(exc, self.base_url, self.timeout))
+            raise Unavailable(connection_error_message(exc, self.base_url, self.timeout))
         except KeycloakError as exc:
             # Only the token refresh inside python-keycloak raises here.
             raise KeycloakOpsError(self._login_error(exc))
@@ -324,7 +328,8 @@ class KeycloakAPI(object):
             return status, self._parse(response), response.headers
         if status == 404 and absent_ok and not self._realm_missing(response):
             return status, None, response.headers
-        raise KeycloakOpsError(self.http_error_message(method, path, status, response))
+        error = Unavailable if status in RETRIED_STATUSES else KeycloakOpsError
+        raise error(self.http_error_message(method, path, status, response))
 
     @staticmethod
     def _parse(response):

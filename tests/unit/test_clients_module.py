@@ -17,11 +17,13 @@ except ImportError:  # ansible-core 2.18 has no helper: AnsibleModule reads its 
         finally:
             basic._ANSIBLE_ARGS = saved
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils.client_module import ClientsModule
+from ansible_collections.keycloak_ops.clients.plugins.module_utils.client_module import ClientsModule, _after_failure
 from ansible_collections.keycloak_ops.clients.plugins.module_utils.client_options import (
     CONFIDENTIAL_OPTIONS, module_argument_spec,
 )
-from ansible_collections.keycloak_ops.clients.plugins.module_utils.connection import keycloak_argument_spec
+from ansible_collections.keycloak_ops.clients.plugins.module_utils.connection import (
+    KeycloakOpsError, OutcomeUnknown, Unavailable, keycloak_argument_spec,
+)
 
 
 @pytest.fixture
@@ -48,3 +50,26 @@ def test_secrets_of_items_are_not_in_the_invocation_log(logged):
     for message, log_args in logged:
         assert "tiny-pw" not in message and "given-secret-99" not in message
         assert "tiny-pw" not in repr(log_args) and "given-secret-99" not in repr(log_args)
+
+
+class FakeReconciler:
+    def __init__(self, undo):
+        self.undo, self.rolled_back = list(undo), False
+
+    def rollback(self):
+        self.rolled_back, self.undo = True, []
+        return []
+
+
+def test_a_refusal_rolls_the_task_back():
+    reconciler = FakeReconciler(["created a"])
+    tail = _after_failure(reconciler, KeycloakOpsError("Keycloak answered HTTP 400"), [{"client_id": "a", "changed": True}])
+    assert reconciler.rolled_back and "rolled back, nothing is changed" in tail
+
+
+def test_an_unavailable_server_rolls_nothing_back_and_names_what_changed():
+    for exc in (Unavailable("Keycloak answered HTTP 502"), OutcomeUnknown("the outcome of POST ... is unknown")):
+        reconciler = FakeReconciler(["created a"])
+        tail = _after_failure(reconciler, exc, [{"client_id": "a", "changed": True}, None])
+        assert not reconciler.rolled_back
+        assert "nothing rolled back" in tail and "before: a;" in tail and "run the task again" in tail
