@@ -275,7 +275,7 @@ class ClientReconciler(object):
             body['protocolMappers'] = desired['mappers']
         for kind, scopes in plan['create_scopes'].items():
             body[kind + 'ClientScopes'] = scopes
-        after = self._view(body, desired)
+        after = self._view(self._as_server_keeps(plan['realm'], body, desired), desired)
         if self.check_mode:
             return self._result(plan, changed=True, before={}, after=after)
         status, _body, headers = self.api.request(
@@ -295,7 +295,7 @@ class ClientReconciler(object):
         plan['current'] = dict(body, id=headers.get('Location', '').rstrip('/').rsplit('/', 1)[-1])
         self._remember('created client %s' % plan['client_id'], 'DELETE', admin_path(plan['realm'], 'clients', plan['current']['id']))
         self._grant_roles(plan)
-        return self._result(plan, changed=True, before={}, after=self._view(self._read_back(plan), desired))
+        return self._result(plan, changed=True, before={}, after=after)
 
     def _update(self, plan):
         current, desired = plan['current'], plan['desired']
@@ -303,7 +303,8 @@ class ClientReconciler(object):
                        or plan['roles_to_grant']['realm'] or plan['roles_to_grant']['clients'])
         before = self._view(current, desired)
         merged = self._merge(current, plan['changes'])
-        after = self._view(self._after_scopes(merged, plan['scope_ops']), desired)
+        after = self._view(self._as_server_keeps(plan['realm'], self._after_scopes(merged, plan['scope_ops']), desired),
+                           desired)
         if changed and not self.check_mode:
             realm, uuid = plan['realm'], current['id']
             what = 'updated client %s' % plan['client_id']
@@ -331,21 +332,19 @@ class ClientReconciler(object):
                     self.api.put(models + '/' + mapper['id'], mapper)
                     self._remember(what, 'PUT', models + '/' + mapper['id'], by_name.get(mapper['name']))
             self._grant_roles(plan)
-            merged = self._read_back(plan)
-            after = self._view(merged, desired)
         plan['current'] = merged
         return self._result(plan, changed=changed, before=before, after=after)
 
-    def _read_back(self, plan):
-        """The client as Keycloak holds it after our writes, which may add to what was sent.
-
-        Keycloak attaches scopes and protocol mappers of its own (SERVER_ATTACHED_SCOPES, realm defaults, the
-        service-account mappers of older lines), so the result shows what the server keeps, not what was sent.
-        """
-        realm, uuid = plan['realm'], plan['current']['id']
-        held = self.api.get(admin_path(realm, 'clients', uuid))
-        self._clients[(realm, plan['client_id'])] = held
-        return held
+    def _as_server_keeps(self, realm, rep, desired):
+        """rep with the scopes Keycloak attaches by itself (SERVER_ATTACHED_SCOPES), so that results and check mode
+        show what the server will hold, without reading each client back after writing it."""
+        if desired['default_scopes'] is None:
+            return rep  # scopes are not in the view: no need to know
+        held = set(rep.get('defaultClientScopes') or []) | set(rep.get('optionalClientScopes') or [])
+        attached = self.server_attached_scopes(realm, rep) - held
+        if not attached:
+            return rep
+        return dict(rep, defaultClientScopes=sorted(set(rep.get('defaultClientScopes') or []) | attached))
 
     def _grant_roles(self, plan):
         grant = plan['roles_to_grant']

@@ -86,7 +86,7 @@ def test_clients_converge_with_what_the_line_adds(line, first_run):
     # Exclusive lists: exactly what was declared, plus what the server attaches to a service account by itself.
     assert scopes_of(oracle, "lines-worker") == ({"basic", "roles", "email"} | server_scopes, {"offline_access"})
     assert scopes_of(oracle, "lines-console")[0] == {"basic", "email"} | server_scopes
-    # The result shows what Keycloak holds after the write, not what was sent.
+    # The result shows what Keycloak holds after the write (with the scope it attaches), not only what was sent.
     assert set(report["end_states"]["lines-worker"]["defaultClientScopes"]) == {"basic", "roles", "email"} | server_scopes
     mappers = set(m["name"] for m in oracle.get_client(oracle.get_client_id("lines-worker"))["protocolMappers"])
     if line_of(server) < SERVICE_ACCOUNT_SCOPE_SINCE:
