@@ -44,6 +44,13 @@ def mask(data):
     return data
 
 
+def masked(text, secrets):
+    """text with every occurrence of each secret replaced by MASK (the longest first, so none shows in part)."""
+    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
+        text = text.replace(secret, MASK)
+    return text
+
+
 def collect_secrets(data, found=None):
     """Every secret-bearing string in data, so a module can add them to no_log_values."""
     found = set() if found is None else found

@@ -16,7 +16,7 @@ import os
 import re
 import stat
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils.masking import MASK
+from ansible_collections.keycloak_ops.clients.plugins.module_utils.masking import MASK, masked
 
 PREVIOUS = MASK + ' (previous)'
 HIDDEN_LINE = MASK + ' (line hidden)'
@@ -106,12 +106,6 @@ def set_attributes(path, mode, uid, gid):
         os.chmod(path, mode)
     except (IOError, OSError) as exc:
         raise PrivateFileError('Cannot set owner/mode of %s: %s' % (path, exc.strerror))
-
-
-def masked(text, secrets):
-    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
-        text = text.replace(secret, MASK)
-    return text
 
 
 def masked_previous(previous, new, secrets):

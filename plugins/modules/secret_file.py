@@ -108,8 +108,9 @@ import os
 import pwd
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.keycloak_ops.clients.plugins.module_utils.masking import masked
 from ansible_collections.keycloak_ops.clients.plugins.module_utils.private_file import (
-    PrivateFileError, file_state, make_directories, masked, masked_previous, missing_directories, set_attributes,
+    PrivateFileError, file_state, make_directories, masked_previous, missing_directories, set_attributes,
     write_private)
 
 

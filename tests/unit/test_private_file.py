@@ -4,8 +4,9 @@ import stat
 
 import pytest
 
+from ansible_collections.keycloak_ops.clients.plugins.module_utils.masking import masked
 from ansible_collections.keycloak_ops.clients.plugins.module_utils.private_file import (
-    PrivateFileError, make_directories, masked, masked_previous, missing_directories, write_private)
+    PrivateFileError, make_directories, masked_previous, missing_directories, write_private)
 
 
 def test_write_private_replaces_the_file_with_its_final_mode(tmp_path):
