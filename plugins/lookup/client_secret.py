@@ -138,10 +138,10 @@ from ansible.module_utils.basic import missing_required_lib
 from ansible.plugins.lookup import LookupBase
 from ansible.utils.unsafe_proxy import wrap_var
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils.connection import (
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection import (
     KEYCLOAK_IMPORT_ERROR, KeycloakAPI, KeycloakOpsError, keycloak_argument_spec,
 )
-from ansible_collections.keycloak_ops.clients.plugins.module_utils.secrets import SecretManager
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._secrets import SecretManager
 
 
 class LookupModule(LookupBase):

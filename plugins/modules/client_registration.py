@@ -275,7 +275,7 @@ secret:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils.registration import (
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._registration import (
     registration_argument_spec, run_client_registration,
 )
 

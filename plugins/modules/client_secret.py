@@ -211,11 +211,11 @@ clients:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils.client_options import InvalidClient, client_items
-from ansible_collections.keycloak_ops.clients.plugins.module_utils.connection import (
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_options import InvalidClient, client_items
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection import (
     KeycloakOpsError, connect, keycloak_argument_spec,
 )
-from ansible_collections.keycloak_ops.clients.plugins.module_utils.secrets import (
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._secrets import (
     DEFAULT_POLICY, DEFAULT_SECRET_EXPIRATION, ITEM_OPTIONS, InvalidSecretOption, SecretRotation, format_duration,
     items_argument_spec, label, parse_duration,
 )

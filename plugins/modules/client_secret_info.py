@@ -152,11 +152,11 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils.client_options import InvalidClient, client_items
-from ansible_collections.keycloak_ops.clients.plugins.module_utils.connection import (
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_options import InvalidClient, client_items
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection import (
     KeycloakOpsError, connect, keycloak_argument_spec,
 )
-from ansible_collections.keycloak_ops.clients.plugins.module_utils.secrets import (
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._secrets import (
     ITEM_OPTIONS, SecretManager, items_argument_spec, label,
 )
 

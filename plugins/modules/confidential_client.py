@@ -308,11 +308,11 @@ clients:
   sample: [{"client_id": "billing-worker", "realm": "apps", "id": "5d1c...", "changed": true, "state": "present"}]
 """
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils.client_module import ClientsModule, run_client_module
-from ansible_collections.keycloak_ops.clients.plugins.module_utils.client_options import (
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_module import ClientsModule, run_client_module
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_options import (
     CONFIDENTIAL_OPTIONS, module_argument_spec,
 )
-from ansible_collections.keycloak_ops.clients.plugins.module_utils.connection import keycloak_argument_spec
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection import keycloak_argument_spec
 
 
 def main():

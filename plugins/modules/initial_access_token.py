@@ -189,8 +189,8 @@ realm:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils.connection import keycloak_argument_spec
-from ansible_collections.keycloak_ops.clients.plugins.module_utils.initial_access import run_initial_access_token
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection import keycloak_argument_spec
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._initial_access import run_initial_access_token
 
 
 def main():

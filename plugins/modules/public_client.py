@@ -127,11 +127,11 @@ clients:
   sample: [{"client_id": "dashboard-spa", "realm": "apps", "changed": false, "state": "present"}]
 """
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils.client_module import ClientsModule, run_client_module
-from ansible_collections.keycloak_ops.clients.plugins.module_utils.client_options import (
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_module import ClientsModule, run_client_module
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_options import (
     PUBLIC_OPTIONS, module_argument_spec,
 )
-from ansible_collections.keycloak_ops.clients.plugins.module_utils.connection import keycloak_argument_spec
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection import keycloak_argument_spec
 
 
 def main():

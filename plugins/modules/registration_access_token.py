@@ -98,7 +98,7 @@ realm:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils.connection import (
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection import (
     KeycloakOpsError, admin_path, connect, find_client, keycloak_argument_spec,
 )
 

@@ -108,8 +108,8 @@ import os
 import pwd
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.keycloak_ops.clients.plugins.module_utils.masking import masked
-from ansible_collections.keycloak_ops.clients.plugins.module_utils.private_file import (
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._masking import masked
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._private_file import (
     PrivateFileError, file_state, make_directories, masked_previous, missing_directories, set_attributes,
     write_private)
 

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils.connection import (
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection import (
     KeycloakAPI, admin_path, keycloak_argument_spec,
 )
 from tests.integration.conftest import admin_client

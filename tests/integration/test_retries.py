@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils.connection import (
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection import (
     KeycloakAPI, KeycloakOpsError, OutcomeUnknown, keycloak_argument_spec,
 )
 from tests.integration.runner import run_module

@@ -1,7 +1,7 @@
 """Pure validation and desired-state logic of the client modules."""
 import pytest
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils.client_options import (
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_options import (
     CONFIDENTIAL_OPTIONS, PUBLIC_OPTIONS, InvalidClient, client_items, desired_state, given_secrets, merged_options,
     module_argument_spec, representation_changes, validate,
 )

@@ -17,11 +17,11 @@ except ImportError:  # ansible-core 2.18 has no helper: AnsibleModule reads its 
         finally:
             basic._ANSIBLE_ARGS = saved
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils.client_module import ClientsModule, _after_failure
-from ansible_collections.keycloak_ops.clients.plugins.module_utils.client_options import (
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_module import ClientsModule, _after_failure
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_options import (
     CONFIDENTIAL_OPTIONS, module_argument_spec,
 )
-from ansible_collections.keycloak_ops.clients.plugins.module_utils.connection import (
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection import (
     KeycloakOpsError, OutcomeUnknown, Unavailable, keycloak_argument_spec,
 )
 

@@ -1,6 +1,6 @@
 import pytest
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils.connection import (
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection import (
     KeycloakOpsError, admin_path, normalize_base_url, required_role, response_detail,
 )
 

@@ -4,8 +4,8 @@ import stat
 
 import pytest
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils.masking import masked
-from ansible_collections.keycloak_ops.clients.plugins.module_utils.private_file import (
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._masking import masked
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._private_file import (
     PrivateFileError, make_directories, masked_previous, missing_directories, write_private)
 
 

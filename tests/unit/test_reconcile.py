@@ -1,6 +1,6 @@
 """Reconcile decisions with a stand-in API (pure logic: what is read, what is written)."""
-from ansible_collections.keycloak_ops.clients.plugins.module_utils.client_options import merged_options
-from ansible_collections.keycloak_ops.clients.plugins.module_utils.clients import ClientReconciler
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_options import merged_options
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients import ClientReconciler
 
 
 class StubAPI(object):

@@ -5,10 +5,10 @@ import stat
 
 import pytest
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils.initial_access import (
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._initial_access import (
     InvalidDuration, fingerprint, parse_duration, summary, to_revoke,
 )
-from ansible_collections.keycloak_ops.clients.plugins.module_utils.registration import (
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._registration import (
     RegistrationError, check_writable, desired_metadata, differences, iat_refusal, matches, policy_refusal,
     rat_refusal, read_credentials, refusal_message, token_claims, update_body, write_private_file,
 )

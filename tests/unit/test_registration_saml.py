@@ -1,7 +1,7 @@
 """The SAML provider's pure logic: the client id is the descriptor's entityID, contradictions are refused."""
 import pytest
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils.registration import (
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._registration import (
     SAML, RegistrationError, desired_metadata, entity_id,
 )
 

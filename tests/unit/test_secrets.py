@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils.secrets import (
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._secrets import (
     CREATED, POLICY_ATTRIBUTE, InvalidSecretOption, covers, format_duration, is_due, is_masked, is_vault_reference, iso,
     parse_duration, policy_key, profile_key, rotation_policy, rotation_profile, secret_age, upsert,
 )

@@ -1,6 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright: keycloak_ops contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# Internal to keycloak_ops.clients: no stability promise. Modules and plugins of other collections
+# must not import it; its names and signatures change whenever the collection needs them to.
 """Self-registration through the Client Registration Service (/realms/<realm>/clients-registrations/<provider>).
 
 Runs on the host that uses the client, with no admin credentials: an initial access token (IAT) creates the
@@ -30,13 +33,13 @@ from ansible.module_utils.six.moves import http_client
 from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
 from ansible.module_utils.urls import Request, SSLValidationError
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils.connection import (
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection import (
     KeycloakOpsError, OutcomeUnknown, keycloak_argument_spec, normalize_base_url, one_line, response_detail, segment,
     timeout_message, tls_error_message,
 )
-from ansible_collections.keycloak_ops.clients.plugins.module_utils.durations import iso_time
-from ansible_collections.keycloak_ops.clients.plugins.module_utils.initial_access import fingerprint
-from ansible_collections.keycloak_ops.clients.plugins.module_utils.masking import mask
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._durations import iso_time
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._initial_access import fingerprint
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._masking import mask
 
 # SAML clients register from an entity descriptor (XML) through a create-only provider that answers in Keycloak's
 # own format; they are read, updated and deleted through the default provider afterwards.

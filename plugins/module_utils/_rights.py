@@ -1,6 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright: keycloak_ops contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# Internal to keycloak_ops.clients: no stability promise. Modules and plugins of other collections
+# must not import it; its names and signatures change whenever the collection needs them to.
 """The admin roles an identity holds in a realm, established once per task, so a task refuses before its first
 write instead of failing half-way, and a client the identity cannot see is never reported absent.
 
@@ -20,7 +23,7 @@ __metaclass__ = type
 import base64
 import json
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils.connection import KeycloakOpsError, admin_path
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection import KeycloakOpsError, admin_path
 
 # Roles that imply seeing clients: Keycloak lets manage-clients view what it may manage.
 VIEW_CLIENTS = ('view-clients', 'manage-clients')

@@ -1,6 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright: keycloak_ops contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# Internal to keycloak_ops.clients: no stability promise. Modules and plugins of other collections
+# must not import it; its names and signatures change whenever the collection needs them to.
 """Per-client options: argument specs, validation of one client's input, and its desired representation.
 
 Pure logic (no HTTP), so it is unit tested and every item of a list is checked before the first write.
@@ -15,8 +18,8 @@ import ipaddress
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.six.moves.urllib.parse import urlsplit
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils.authorization import AUTHORIZATION_SPEC
-from ansible_collections.keycloak_ops.clients.plugins.module_utils.presets import (
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._authorization import AUTHORIZATION_SPEC
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._presets import (
     CONFIDENTIAL_PRESETS, PUBLIC_PRESETS, apply_preset,
 )
 
@@ -54,7 +57,7 @@ CONFIDENTIAL_OPTIONS = dict(
     authorization_services=dict(type='bool'),
     service_account_realm_roles=dict(type='list', elements='str'),
     service_account_client_roles=dict(type='dict'),
-    # Resource server: scopes, resources, policies, permissions (module_utils/authorization.py).
+    # Resource server: scopes, resources, policies, permissions (module_utils/_authorization.py).
     authorization=AUTHORIZATION_SPEC,
 )
 

@@ -1,6 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright: keycloak_ops contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# Internal to keycloak_ops.clients: no stability promise. Modules and plugins of other collections
+# must not import it; its names and signatures change whenever the collection needs them to.
 """Initial access tokens (clients-initial-access): create, list and revoke, and the run of their module."""
 
 from __future__ import absolute_import, division, print_function
@@ -10,12 +13,12 @@ __metaclass__ = type
 import hashlib
 import time
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils import durations
-from ansible_collections.keycloak_ops.clients.plugins.module_utils.durations import InvalidDuration, iso_time  # noqa: F401
-from ansible_collections.keycloak_ops.clients.plugins.module_utils.connection import (
+from ansible_collections.keycloak_ops.clients.plugins.module_utils import _durations as durations
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._durations import InvalidDuration, iso_time  # noqa: F401
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection import (
     KeycloakOpsError, admin_path, connect,
 )
-from ansible_collections.keycloak_ops.clients.plugins.module_utils.rights import AdminRights
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._rights import AdminRights
 
 FINGERPRINT_LENGTH = 12
 

@@ -1,6 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright: keycloak_ops contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# Internal to keycloak_ops.clients: no stability promise. Modules and plugins of other collections
+# must not import it; its names and signatures change whenever the collection needs them to.
 """Reconcile clients against Keycloak: read everything, plan, then write only what differs.
 
 All reads of every client happen in plan(), before the first write of any client, so a bad item
@@ -11,14 +14,14 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils.client_options import (
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_options import (
     InvalidClient, desired_state, representation_changes,
 )
-from ansible_collections.keycloak_ops.clients.plugins.module_utils.connection import (
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection import (
     KeycloakOpsError, admin_path, find_client,
 )
-from ansible_collections.keycloak_ops.clients.plugins.module_utils.masking import MASK, mask
-from ansible_collections.keycloak_ops.clients.plugins.module_utils.rights import AdminRights
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._masking import MASK, mask
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._rights import AdminRights
 
 # Collections that Keycloak manages through their own endpoints; a PUT of the client ignores them.
 SEPARATELY_MANAGED = ('protocolMappers', 'defaultClientScopes', 'optionalClientScopes')

@@ -1,6 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright: keycloak_ops contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# Internal to keycloak_ops.clients: no stability promise. Modules and plugins of other collections
+# must not import it; its names and signatures change whenever the collection needs them to.
 """Authorization services of a confidential client (its resource server): scopes, resources, policies and
 scope permissions, reconciled like every other field of the client.
 
@@ -16,8 +19,8 @@ __metaclass__ = type
 
 import json
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils.connection import admin_path, find_client
-from ansible_collections.keycloak_ops.clients.plugins.module_utils.masking import mask
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection import admin_path, find_client
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._masking import mask
 
 POLICY_TYPES = ('role', 'client')
 DECISION_STRATEGIES = ('unanimous', 'affirmative', 'consensus')

@@ -1,6 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright: keycloak_ops contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# Internal to keycloak_ops.clients: no stability promise. Modules and plugins of other collections
+# must not import it; its names and signatures change whenever the collection needs them to.
 """Durations as people write them (3600, '90d', '1h30m') and times as modules return them."""
 
 from __future__ import absolute_import, division, print_function

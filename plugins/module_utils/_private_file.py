@@ -1,6 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright: keycloak_ops contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# Internal to keycloak_ops.clients: no stability promise. Modules and plugins of other collections
+# must not import it; its names and signatures change whenever the collection needs them to.
 """Files that hold secrets, born with their final owner and mode, and their diffs with the secrets masked.
 
 A copy-then-chmod leaves the new file with the temporary file's mode for a moment; here the temporary file is
@@ -16,7 +19,7 @@ import os
 import re
 import stat
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils.masking import MASK, masked
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._masking import MASK, masked
 
 PREVIOUS = MASK + ' (previous)'
 HIDDEN_LINE = MASK + ' (line hidden)'

@@ -1,6 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright: keycloak_ops contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# Internal to keycloak_ops.clients: no stability promise. Modules and plugins of other collections
+# must not import it; its names and signatures change whenever the collection needs them to.
 """Client secrets: read (never a masked value), age, regenerate, retire, and the secret-rotation client policy.
 
 Pure helpers (durations, ages, policy documents, policy coverage) come first and are unit tested.
@@ -14,13 +17,13 @@ __metaclass__ = type
 import json
 import time
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils.connection import (
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection import (
     KeycloakOpsError, admin_path, find_client, response_detail,
 )
-from ansible_collections.keycloak_ops.clients.plugins.module_utils import durations
-from ansible_collections.keycloak_ops.clients.plugins.module_utils.durations import format_duration, iso_time  # noqa: F401
-from ansible_collections.keycloak_ops.clients.plugins.module_utils.masking import MASK
-from ansible_collections.keycloak_ops.clients.plugins.module_utils.rights import AdminRights
+from ansible_collections.keycloak_ops.clients.plugins.module_utils import _durations as durations
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._durations import format_duration, iso_time  # noqa: F401
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._masking import MASK
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._rights import AdminRights
 
 # Client attributes Keycloak keeps about the secret (epoch seconds, as strings).
 CREATED = 'client.secret.creation.time'

@@ -1,6 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright: keycloak_ops contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# Internal to keycloak_ops.clients: no stability promise. Modules and plugins of other collections
+# must not import it; its names and signatures change whenever the collection needs them to.
 """The run of a client module, shared by confidential_client and public_client: validate all, plan all, apply."""
 
 from __future__ import absolute_import, division, print_function
@@ -9,17 +12,17 @@ __metaclass__ = type
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils.authorization import (
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._authorization import (
     AuthorizationReconciler, InvalidAuthorization, with_authorization,
 )
-from ansible_collections.keycloak_ops.clients.plugins.module_utils.client_options import (
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_options import (
     InvalidClient, client_items, given_secrets, merged_options, validate,
 )
-from ansible_collections.keycloak_ops.clients.plugins.module_utils.clients import ClientReconciler
-from ansible_collections.keycloak_ops.clients.plugins.module_utils.connection import (
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients import ClientReconciler
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection import (
     KeycloakOpsError, Unavailable, admin_path, connect,
 )
-from ansible_collections.keycloak_ops.clients.plugins.module_utils.masking import collect_secrets
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._masking import collect_secrets
 
 # Shorter strings are too likely to appear elsewhere in output to be scrubbed as secrets.
 MIN_SCRUBBED_LENGTH = 8

@@ -1,6 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright: keycloak_ops contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# Internal to keycloak_ops.clients: no stability promise. Modules and plugins of other collections
+# must not import it; its names and signatures change whenever the collection needs them to.
 """The one place that talks HTTP to Keycloak: options, authentication, retries, errors."""
 
 from __future__ import absolute_import, division, print_function
