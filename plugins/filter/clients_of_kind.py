@@ -57,7 +57,7 @@ def clients_of_kind(declarations, kind):
             raise AnsibleFilterError("clients[%d] (client '%s'): kind '%s' is not one of %s"
                                      % (index, item.get('client_id'), item_kind, ', '.join(KINDS)))
         if item_kind == kind:
-            selected.append(dict((k, v) for k, v in item.items() if k != 'kind'))
+            selected.append({k: v for k, v in item.items() if k != 'kind'})
     return selected
 
 

@@ -32,4 +32,4 @@ def granted_scopes(server, realm, client_id, secret, resource_server):
     if response.status_code == 403 and response.json().get("error") == "access_denied":
         return {}
     assert response.status_code == 200, response.text
-    return dict((p["rsname"], set(p.get("scopes") or [])) for p in response.json())
+    return {p["rsname"]: set(p.get("scopes") or []) for p in response.json()}

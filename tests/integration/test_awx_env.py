@@ -107,7 +107,7 @@ def validate_like_awx(inputs, injectors):
         jsonschema.validate(inputs, AWX_INPUTS_SCHEMA)
         jsonschema.validate(injectors, AWX_INJECTORS_SCHEMA)
     except jsonschema.ValidationError as exc:
-        raise AWXValidationError(exc.message)
+        raise AWXValidationError(exc.message) from exc
     ids = [field["id"] for field in inputs.get("fields", [])]
     if "tower" in ids:
         raise AWXValidationError('"tower" is a reserved field name')
@@ -132,7 +132,7 @@ def validate_like_awx(inputs, injectors):
         def __str__(self):
             raise UndefinedError("Cannot directly reference reserved `tower` namespace container.")
 
-    valid_namespace = dict((name, "EXAMPLE") for name in ids)
+    valid_namespace = dict.fromkeys(ids, "EXAMPLE")
     valid_namespace["tower"] = TowerNamespace()
     templates = [name for name in injectors.get("file", {}) if name.startswith("template")]
     if "template" in templates:
@@ -151,9 +151,9 @@ def validate_like_awx(inputs, injectors):
             try:
                 ImmutableSandboxedEnvironment(undefined=StrictUndefined).from_string(template).render(valid_namespace)
             except UndefinedError as exc:
-                raise AWXValidationError("%s uses an undefined field (%s)" % (key, exc))
+                raise AWXValidationError("%s uses an undefined field (%s)" % (key, exc)) from exc
             except (SecurityError, TemplateSyntaxError) as exc:
-                raise AWXValidationError("%s: %s" % (key, exc))
+                raise AWXValidationError("%s: %s" % (key, exc)) from exc
 
 
 def render_injectors(credential_type, inputs, private_data_dir):
@@ -162,7 +162,7 @@ def render_injectors(credential_type, inputs, private_data_dir):
     safe_env is what AWX stores with the job (secret inputs masked); files go to private_data_dir/env.
     """
     fields = credential_type["inputs"].get("fields", [])
-    secret_fields = set(field["id"] for field in fields if field.get("secret"))
+    secret_fields = {field["id"] for field in fields if field.get("secret")}
 
     class TowerNamespace:
         pass
@@ -250,7 +250,7 @@ def test_credential_type_passes_awx_validation():
     credential_type = load_credential_type()
     assert credential_type["kind"] == "cloud"
     validate_like_awx(credential_type["inputs"], credential_type["injectors"])
-    fields = dict((field["id"], field) for field in credential_type["inputs"]["fields"])
+    fields = {field["id"]: field for field in credential_type["inputs"]["fields"]}
     assert sorted(fields) == sorted(["url", "realm", "client_id", "client_secret", "username", "password", "ca_bundle"])
     assert [name for name, field in fields.items() if field.get("secret")] == ["client_secret", "password"]
     assert fields["ca_bundle"].get("multiline") is True

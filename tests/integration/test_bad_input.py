@@ -409,7 +409,7 @@ def test_bad_input_on_the_oldest_ansible_core(keycloak, seeded, oracle, cases, t
         if os.environ.get("CI"):
             pytest.fail("%s is missing: scripts/test bootstraps it (--with-oldest)" % OLDEST_VENV)
         pytest.skip("no %s (scripts/test bootstraps it)" % OLDEST_VENV)
-    subset = dict((name, cases[name]) for name in OLDEST_SUBSET)
+    subset = {name: cases[name] for name in OLDEST_SUBSET}
     run_corpus(keycloak, seeded, oracle, tmp_path, subset, ansible_bin=os.path.dirname(python), python=python)
 
 

@@ -107,13 +107,13 @@ def test_info_returns_the_secret_and_its_creation_time(keycloak, realm, oracle, 
 
 
 def test_info_for_many_clients_costs_one_token(realm, oracle, env, counting_proxy):
-    expected = dict(("many-%d" % i, make_client(oracle, "many-%d" % i)) for i in range(6))
+    expected = {"many-%d" % i: make_client(oracle, "many-%d" % i) for i in range(6)}
     make_client(oracle, "many-elsewhere")
     clients = list(expected)[:5] + [{"client_id": "many-5", "realm": realm}]
     run = run_module("client_secret_info", dict(realm=realm, clients=clients), dict(env, KEYCLOAK_URL=counting_proxy.url))
     result = ok(run)
     assert [c["client_id"] for c in result["clients"]] == list(expected)
-    assert dict((c["client_id"], c["secret"]) for c in result["clients"]) == expected
+    assert {c["client_id"]: c["secret"] for c in result["clients"]} == expected
     assert counting_proxy.counts("token") == {"POST": 1}, "one token for the whole task"
     assert counting_proxy.writes("admin") == 0
     print("\ninfo for 6 clients: %d admin reads, token requests %s" % (counting_proxy.reads("admin"), counting_proxy.counts("token")))
@@ -279,7 +279,7 @@ def test_max_age_rotates_only_old_secrets_and_check_mode_predicts_it(realm, orac
 
 
 def test_regenerate_many_clients_one_token_and_reads_before_writes(realm, oracle, env, counting_proxy):
-    secrets = dict((name, make_client(oracle, name)) for name in ("batch-a", "batch-b"))
+    secrets = {name: make_client(oracle, name) for name in ("batch-a", "batch-b")}
     failing = run_module("client_secret", dict(realm=realm, clients=["batch-a", "batch-nope"]), env)
     assert failing.rc != 0 and "clients[1] (client 'batch-nope')" in failing.result["msg"]
     assert "nothing was changed" in failing.result["msg"] and secret_of(oracle, "batch-a") == secrets["batch-a"]

@@ -14,7 +14,7 @@ from tests.integration.runner import ansible_env, run_module, run_playbook
 
 
 def connection_params(**given):
-    params = dict((name, spec.get("default")) for name, spec in keycloak_argument_spec().items())
+    params = {name: spec.get("default") for name, spec in keycloak_argument_spec().items()}
     params.update(given)
     return params
 

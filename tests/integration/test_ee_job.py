@@ -100,7 +100,7 @@ def automation_credential(keycloak, realm, oracle):
 
 
 def client_secrets(oracle, client_ids):
-    return dict((cid, oracle.get_client_secrets(oracle.get_client_id(cid))["value"]) for cid in client_ids)
+    return {cid: oracle.get_client_secrets(oracle.get_client_id(cid))["value"] for cid in client_ids}
 
 
 def test_provision_and_rotate_jobs_in_the_execution_environment(

@@ -88,7 +88,7 @@ def test_clients_converge_with_what_the_line_adds(line, first_run):
     assert scopes_of(oracle, "lines-console")[0] == {"basic", "email"} | server_scopes
     # The result shows what Keycloak holds after the write (with the scope it attaches), not only what was sent.
     assert set(report["end_states"]["lines-worker"]["defaultClientScopes"]) == {"basic", "roles", "email"} | server_scopes
-    mappers = set(m["name"] for m in oracle.get_client(oracle.get_client_id("lines-worker"))["protocolMappers"])
+    mappers = {m["name"] for m in oracle.get_client(oracle.get_client_id("lines-worker"))["protocolMappers"]}
     if line_of(server) < SERVICE_ACCOUNT_SCOPE_SINCE:
         assert SERVICE_ACCOUNT_MAPPERS <= mappers, mappers
     assert report["end_states"]["lines-worker"]["protocolMappers"] == ["audience lines-web"]

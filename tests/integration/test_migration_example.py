@@ -47,11 +47,11 @@ def recap_changed(result):
 def shape(oracle, client_id):
     """What the playbooks declare about a client, as Keycloak holds it."""
     client = oracle.get_client(oracle.get_client_id(client_id))
-    fields = dict((name, client.get(name)) for name in DECLARED_FIELDS)
+    fields = {name: client.get(name) for name in DECLARED_FIELDS}
     fields["redirectUris"] = sorted(client.get("redirectUris") or [])
     fields["webOrigins"] = sorted(client.get("webOrigins") or [])
     attributes = client.get("attributes") or {}
-    fields["attributes"] = dict((name, attributes.get(name) or None) for name in DECLARED_ATTRIBUTES)
+    fields["attributes"] = {name: attributes.get(name) or None for name in DECLARED_ATTRIBUTES}
     fields["defaultClientScopes"] = sorted(client.get("defaultClientScopes") or [])
     fields["optionalClientScopes"] = sorted(client.get("optionalClientScopes") or [])
     fields["protocolMappers"] = sorted((m["name"], m["protocolMapper"], m.get("protocol"), sorted(m["config"].items()))

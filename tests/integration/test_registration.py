@@ -116,7 +116,7 @@ def test_iat_list_revoke_and_check_mode(keycloak, env, host_env, tmp_path):
         assert listed.result["changed"] is False
         assert not any(t["token"] in listed.output for t in (short, long_lived, spent)), "values are never listed"
         # Keycloak's own periodic cleanup deletes expired and used-up tokens, so those two may be gone already.
-        by_id = dict((t["id"], t) for t in listed.result["tokens"])
+        by_id = {t["id"]: t for t in listed.result["tokens"]}
         assert long_lived["id"] in by_id and set(by_id) <= {short["id"], long_lived["id"], spent["id"]}
         assert by_id[long_lived["id"]]["expired"] is False and by_id[long_lived["id"]]["remaining"] == 5
         assert by_id[long_lived["id"]]["expires_at"].endswith("Z")
@@ -309,7 +309,7 @@ def test_no_token_or_secret_in_verbose_output(keycloak, realm, env, host_env, tm
 
 def test_self_register_playbook(keycloak, realm, env, tmp_path):
     inventory = tmp_path / "inventory.ini"
-    files = dict((host, tmp_path / host / "keycloak-client.json") for host in ("app1", "app2"))
+    files = {host: tmp_path / host / "keycloak-client.json" for host in ("app1", "app2")}
     inventory.write_text("[self_register]\n" + "".join(
         "%s ansible_connection=local self_register_credentials_file=%s\n" % (host, path) for host, path in files.items()))
     extra = dict(self_register_realm=realm, self_register_client_prefix="self-")

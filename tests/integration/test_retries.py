@@ -54,7 +54,7 @@ def flaky():
 
 
 def api_for(server):
-    params = dict((name, spec.get("default")) for name, spec in keycloak_argument_spec().items())
+    params = {name: spec.get("default") for name, spec in keycloak_argument_spec().items()}
     params.update(auth_keycloak_url="http://127.0.0.1:%d" % server.server_address[1], token="opaque-test-token")
     return KeycloakAPI(params)
 
@@ -88,7 +88,7 @@ def test_post_is_retried_when_the_connection_was_refused():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    params = dict((name, spec.get("default")) for name, spec in keycloak_argument_spec().items())
+    params = {name: spec.get("default") for name, spec in keycloak_argument_spec().items()}
     params.update(auth_keycloak_url="http://127.0.0.1:%d" % port, token="opaque-test-token")
     with pytest.raises(KeycloakOpsError, match="Connection refused") as caught:
         KeycloakAPI(params).post("admin/realms/r/clients", {"clientId": "x"})

@@ -164,8 +164,8 @@ def test_no_consumer_fails_a_request_when_it_reloads_before_the_old_secret_is_re
     playbook = tmp_path / "rotate.yml"
     playbook.write_text(RELOAD_PLAY)
 
-    consumers = dict((style, Consumer(keycloak, realm, client_id, tmp_path / style / "oidc.env", style))
-                     for style, client_id in styles.items())
+    consumers = {style: Consumer(keycloak, realm, client_id, tmp_path / style / "oidc.env", style)
+                     for style, client_id in styles.items()}
     for consumer in consumers.values():
         consumer.start()
     try:

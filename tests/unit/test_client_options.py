@@ -9,7 +9,7 @@ from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_optio
 
 def params(options, **given):
     spec = module_argument_spec(options)
-    values = dict((k, v.get("default")) for k, v in spec.items())
+    values = {k: v.get("default") for k, v in spec.items()}
     values.update(given)
     return values
 
