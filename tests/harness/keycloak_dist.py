@@ -54,7 +54,6 @@ class StartError(RuntimeError):
     """Keycloak was launched but did not become ready."""
 
 
-
 def cache_dir() -> Path:
     return Path(os.environ.get("KEYCLOAK_OPS_CACHE") or "~/.cache/keycloak_ops").expanduser()
 

@@ -78,7 +78,6 @@ def free_ports(count: int) -> list[int]:
             s.close()
 
 
-
 def _pgroup_alive(pgid: int) -> bool:
     try:
         os.killpg(pgid, 0)
