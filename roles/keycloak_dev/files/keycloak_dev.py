@@ -59,7 +59,9 @@ def unpacked(zip_path: Path) -> Path:
         staging = Path(tempfile.mkdtemp(dir=zip_path.parent, prefix=".unpack-"))
         try:
             for member in archive.infolist():
-                os.chmod(archive.extract(member, staging), (member.external_attr >> 16) & 0o777 or 0o644)
+                target = archive.extract(member, staging)
+                if member.external_attr >> 16 & 0o777:  # zipfile drops modes; kc.sh must stay executable
+                    os.chmod(target, member.external_attr >> 16 & 0o777)
             os.rename(staging / top, home)  # complete or absent: a half-unpacked tree never has the real name
         except OSError:
             if not (home / "bin" / "kc.sh").exists():  # lost a race to another start only if the winner finished
@@ -106,11 +108,23 @@ def start(zip_path: Path, state_file: Path) -> None:
         shutil.rmtree(instance, ignore_errors=True)
         sys.exit("Keycloak did not become ready on 127.0.0.1:%d; the end of its log:\n%s" % (port, "\n".join(tail)))
     if not build.exists():
-        shutil.copytree(instance / "dist" / "lib" / "quarkus", build)
+        keep_build(instance / "dist" / "lib" / "quarkus", build)
     fd = os.open(state_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.fchmod(fd, 0o600)  # it holds the admin password
     with os.fdopen(fd, "w") as handle:
         json.dump(state, handle, indent=2)
+
+
+def keep_build(quarkus: Path, build: Path) -> None:
+    """Keep the build for later starts; a copy appears complete under its name or not at all."""
+    staging = Path(tempfile.mkdtemp(dir=build.parent, prefix=".build-"))
+    try:
+        shutil.copytree(quarkus, staging, dirs_exist_ok=True)
+        os.rename(staging, build)
+    except OSError:
+        pass  # another start kept its build first, or the cache is read-only: the next start builds again
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def ready(health_url: str, process: subprocess.Popen) -> bool:
