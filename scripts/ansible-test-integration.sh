@@ -12,8 +12,9 @@ PYTHON_VERSION="$(python_version)"
 export PYTHON_VERSION
 # The harness exports KEYCLOAK_URL/USER/PASSWORD to the command; ansible-test reads targets' vars from this file.
 status=0
+# The harness runs from the staged copy (the working directory), the same code as the checkout's.
 # shellcheck disable=SC2016 # expanded by the inner shell, with the harness's variables
-python "$REPO/roles/keycloak_dev/files/keycloak_server.py" run -- bash -c '
+python -m tests.harness.keycloak_server run -- bash -c '
   umask 077
   printf "keycloak_url: %s\nkeycloak_admin_user: %s\nkeycloak_admin_password: %s\n" \
     "$KEYCLOAK_URL" "$KEYCLOAK_USER" "$KEYCLOAK_PASSWORD" > tests/integration/integration_config.yml

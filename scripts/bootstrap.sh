@@ -66,7 +66,7 @@ bootstrap() {
     ensure_venv "$VENV_OLDEST" "$py_old" "$REPO/tests/requirements-oldest.txt"
   fi
   export PATH="$VENV/bin:$PATH"
-  "$VENV/bin/python" "$REPO/roles/keycloak_dev/files/keycloak_server.py" fetch
+  (cd "$REPO" && "$VENV/bin/python" -m tests.harness.keycloak_server fetch)
 }
 
 # --- Servers of the delivery tests: a Vault (OpenBao's bao from its PyPI wheel) and a Kubernetes API server

@@ -99,10 +99,9 @@ remove_containers() {
 }
 
 ensure_keycloak_image() {  # ensure_keycloak_image: localhost/keycloak-ops-keycloak:<version>, printed
-  local harness="$REPO/roles/keycloak_dev/files/keycloak_server.py" dist java version
-  dist="$("$VENV/bin/python" "$harness" fetch)"
-  java="$("$VENV/bin/python" -c 'import sys; sys.path.insert(0, sys.argv[1]); import keycloak_server as k; print(k.find_java_home())' \
-          "$(dirname "$harness")")"
+  local dist java version
+  dist="$(cd "$REPO" && "$VENV/bin/python" -m tests.harness.keycloak_server fetch)"
+  java="$(cd "$REPO" && "$VENV/bin/python" -c 'from tests.harness.keycloak_dist import find_java_home; print(find_java_home())')"
   version="$(basename "$dist")"; version="${version#keycloak-}"
   ensure_image "localhost/keycloak-ops-keycloak:$version" "$REPO/extensions/molecule/docker/keycloak" \
     --build-arg "BASE_IMAGE=$BASE_IMAGE" --volume "$java:/mnt/jdk:ro" --volume "$dist:/mnt/keycloak:ro" \

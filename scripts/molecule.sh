@@ -15,7 +15,7 @@ ensure_apt_packages openssl ca-certificates openssh-server iproute2
 py="$(find_python 3.13 || find_python 3.12)" || { log "need Python 3.12+"; exit 1; }
 ensure_venv "$VENV_MOLECULE" "$py" "$REPO/tests/requirements-molecule.txt"
 export PATH="$VENV_MOLECULE/bin:$PATH"
-"$VENV_MOLECULE/bin/python" "$REPO/roles/keycloak_dev/files/keycloak_server.py" fetch >/dev/null
+(cd "$REPO" && "$VENV_MOLECULE/bin/python" -m tests.harness.keycloak_server fetch >/dev/null)
 
 # docker scenario: rootful podman behind a Docker-API socket (DOCKER_HOST), the images built locally, and
 # community.docker (from the ansible package, like the other extra collections); stopped with the run.

@@ -103,6 +103,73 @@ notes:
   - One token and one HTTP connection pool serve the whole task; an expired token is renewed on the fly.
 """
 
+    # Lookups (and other non-module plugins) read the same options; config entries are not module options,
+    # so the variables and ansible.cfg keys they may come from are added here. A lookup extends
+    # keycloak_ops.clients.keycloak, keycloak_ops.clients.keycloak.SERVER and keycloak_ops.clients.keycloak.PLUGINS.
+    # Secrets (auth_client_secret, auth_password, token) are only taken from the environment, never from ansible.cfg.
+    PLUGINS = r"""
+options:
+  auth_keycloak_url:
+    env:
+      - name: KEYCLOAK_URL
+    ini:
+      - section: keycloak_ops_clients
+        key: url
+  auth_realm:
+    env:
+      - name: KEYCLOAK_REALM
+    ini:
+      - section: keycloak_ops_clients
+        key: auth_realm
+  auth_client_id:
+    env:
+      - name: KEYCLOAK_CLIENT_ID
+    ini:
+      - section: keycloak_ops_clients
+        key: auth_client_id
+  auth_client_secret:
+    env:
+      - name: KEYCLOAK_CLIENT_SECRET
+  auth_username:
+    env:
+      - name: KEYCLOAK_USER
+    ini:
+      - section: keycloak_ops_clients
+        key: auth_username
+  auth_password:
+    env:
+      - name: KEYCLOAK_PASSWORD
+  token:
+    env:
+      - name: KEYCLOAK_ACCESS_TOKEN
+  validate_certs:
+    ini:
+      - section: keycloak_ops_clients
+        key: validate_certs
+  ca_path:
+    env:
+      - name: KEYCLOAK_CA_PATH
+    ini:
+      - section: keycloak_ops_clients
+        key: ca_path
+  client_cert:
+    env:
+      - name: KEYCLOAK_CLIENT_CERT
+    ini:
+      - section: keycloak_ops_clients
+        key: client_cert
+  client_key:
+    env:
+      - name: KEYCLOAK_CLIENT_KEY
+    ini:
+      - section: keycloak_ops_clients
+        key: client_key
+  connection_timeout:
+    ini:
+      - section: keycloak_ops_clients
+        key: connection_timeout
+"""
+
     ACTIONGROUPS = r"""
 options: {}
 attributes:

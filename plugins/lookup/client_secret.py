@@ -30,78 +30,13 @@ options:
     type: str
     default: master
   auth_keycloak_url:
-    description:
-      - Base URL of the Keycloak server, for example V(https://sso.example.com); a path prefix such as V(/auth) is kept.
-      - Required, given directly or through E(KEYCLOAK_URL); the lookup fails saying so without it.
-    type: str
-    aliases: [url]
-    env:
-      - name: KEYCLOAK_URL
-  auth_realm:
-    description:
-      - Realm in which the credentials below authenticate; V(master) when not set.
-    type: str
-    env:
-      - name: KEYCLOAK_REALM
-  auth_client_id:
-    description:
-      - OpenID Connect client used to obtain the admin token; V(admin-cli) when not set.
-    type: str
-    env:
-      - name: KEYCLOAK_CLIENT_ID
-  auth_client_secret:
-    description:
-      - Secret of O(auth_client_id); without O(auth_username) the token comes from its service account
-        (client-credentials grant), which needs the C(manage-clients) role of realm-management.
-    type: str
-    env:
-      - name: KEYCLOAK_CLIENT_SECRET
-  auth_username:
-    description: Username for the password grant.
-    type: str
-    aliases: [username]
-    env:
-      - name: KEYCLOAK_USER
-  auth_password:
-    description: Password for the password grant.
-    type: str
-    aliases: [password]
-    env:
-      - name: KEYCLOAK_PASSWORD
-  token:
-    description: An access token to use as is, instead of logging in; it must outlive the templating.
-    type: str
-    env:
-      - name: KEYCLOAK_ACCESS_TOKEN
-  validate_certs:
-    description: Verify the TLS certificate of the server; prefer O(ca_path) for a private CA.
-    type: bool
-    default: true
-  ca_path:
-    description: PEM file of the CA certificates that signed the server certificate.
-    type: path
-    env:
-      - name: KEYCLOAK_CA_PATH
-  client_cert:
-    description: PEM client certificate for mutual TLS with the server (or the proxy in front of it).
-    type: path
-    env:
-      - name: KEYCLOAK_CLIENT_CERT
-  client_key:
-    description: PEM private key of O(client_cert).
-    type: path
-    env:
-      - name: KEYCLOAK_CLIENT_KEY
-  connection_timeout:
-    description:
-      - Seconds to wait for the server on each request; connection errors and HTTP 502, 503 and 504 are retried.
-    type: int
-    default: 10
-requirements:
-  - python-keycloak >= 5.0.0
+    # Required all the same: without it the lookup fails with a message naming KEYCLOAK_URL.
+    required: false
+extends_documentation_fragment:
+  - keycloak_ops.clients.keycloak
+  - keycloak_ops.clients.keycloak.SERVER
+  - keycloak_ops.clients.keycloak.PLUGINS
 notes:
-  - Authentication picks, in order, O(token), the password grant (O(auth_username) and O(auth_password)),
-    then the client-credentials grant (O(auth_client_secret)), as the modules do.
   - Lookups run on the controller, so the C(KEYCLOAK_*) variables are read from the controller's environment.
 seealso:
   - module: keycloak_ops.clients.client_secret_info

@@ -6,6 +6,8 @@
 # must not import it; its names and signatures change whenever the collection needs them to.
 """Client presets: the settings a kind of application needs, so users declare intent, not flags.
 
+The key names consumers read their credentials from (the delivery presets) are in _delivery_presets.py.
+
 A preset only fills options the user left unset; an explicit option always wins.
 """
 
@@ -40,17 +42,3 @@ def apply_preset(options, presets):
         if merged.get(key) is None:
             merged[key] = value
     return merged
-
-
-# Consumer presets: the key names each application reads its OAuth client credentials from.
-# Fields: client_id, client_secret, token_url, issuer_url.
-CONSUMER_PRESETS = {
-    'generic': dict(client_id='OIDC_CLIENT_ID', client_secret='OIDC_CLIENT_SECRET',
-                    token_url='OIDC_TOKEN_URL', issuer_url='OIDC_ISSUER_URL'),
-    'mlflow': dict(client_id='OIDC_CLIENT_ID', client_secret='OIDC_CLIENT_SECRET', token_url='OIDC_TOKEN_URL'),
-    'phoenix': dict(client_id='PHOENIX_OAUTH2_CLIENT_ID', client_secret='PHOENIX_OAUTH2_CLIENT_SECRET'),
-    # The OpenTelemetry collector's MLflow exporter authenticates with these.
-    'otel_collector': dict(client_id='MLFLOW_CLIENT_ID', client_secret='MLFLOW_CLIENT_SECRET'),
-}
-
-CREDENTIAL_FIELDS = ('client_id', 'client_secret', 'token_url', 'issuer_url')

@@ -33,6 +33,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .tls_material import make_certs  # the throwaway CA of the TLS Keycloak
+
 KUBERNETES_VERSION = "v1.37.2"
 ETCD_BIN = "/usr/bin/etcd"
 READY_TIMEOUT_S = 90
@@ -184,7 +186,6 @@ class KubeServer:
         return server
 
     def _launch(self, binary: Path, work: Path) -> None:
-        from roles.keycloak_dev.files.keycloak_server import make_certs  # the TLS Keycloak's throwaway CA
         certs = make_certs(work / "tls")
         shutil.copy(certs["ca.pem"], self.ca_path)
         _openssl("genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", str(work / "sa.key"))

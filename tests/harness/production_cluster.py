@@ -37,10 +37,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from roles.keycloak_dev.files.keycloak_server import (
-    ADMIN_USER, FEATURES, KEYCLOAK_VERSION, HarnessUnavailable, KeycloakServer, StartError, _log, _save_build,
-    _stop_pgroup, _tail, _urlopen, cache_dir, dist_home, find_java_home, free_ports, make_certs,
+from .keycloak_dist import (
+    KEYCLOAK_VERSION, HarnessUnavailable, StartError, cache_dir, dist_home, find_java_home, harness_log,
 )
+from .keycloak_server import (
+    ADMIN_USER, FEATURES, KeycloakServer, _save_build, _stop_pgroup, _tail, _urlopen, free_ports,
+)
+from .tls_material import make_certs
 
 NODE_HEAP = "-Xms64m -Xmx512m"
 # Build-time options of every node; the cached build is keyed on them.
@@ -188,7 +191,7 @@ def _optimized_build(version: str, java_home: Path) -> tuple[Path, bool]:
     cached = cache_dir() / f"keycloak-{version}-builds" / key
     if (cached / "quarkus-application.dat").exists():
         return cached, False
-    _log(f"kc.sh build {' '.join(BUILD_OPTIONS)} (once per version)")
+    harness_log(f"kc.sh build {' '.join(BUILD_OPTIONS)} (once per version)")
     scratch = Path(tempfile.mkdtemp(prefix="keycloak-ops-build-"))
     try:
         home = scratch / "dist"
@@ -395,11 +398,11 @@ class ProductionCluster(KeycloakServer):
             # One after the other: the first creates the schema and the admin, the second joins its cluster.
             for node in cluster.nodes:
                 cluster.node_start_seconds.append(node.start(timeout))
-                _log(f"{node.name} ready in {cluster.node_start_seconds[-1]:.1f}s at {node.url}")
+                harness_log(f"{node.name} ready in {cluster.node_start_seconds[-1]:.1f}s at {node.url}")
             cluster._haproxy = _start_haproxy(instance, proxy_port, certs, cluster.nodes)
             cluster.version = cluster._query_version()
             cluster.startup_seconds = round(time.monotonic() - t0, 1)
-            _log(f"production cluster ready in {cluster.startup_seconds:.1f}s at {cluster.url}")
+            harness_log(f"production cluster ready in {cluster.startup_seconds:.1f}s at {cluster.url}")
             return cluster
         except BaseException:
             cluster.stop()

@@ -12,7 +12,7 @@ import uuid
 
 import pytest
 
-from tests.harness.keycloak_server import KEYCLOAK_LINES, KEYCLOAK_VERSION
+from tests.harness.keycloak_dist import KEYCLOAK_LINES, KEYCLOAK_VERSION
 from tests.integration import oidc
 from tests.integration.conftest import admin_client
 from tests.integration.runner import ansible_env, run_playbook
