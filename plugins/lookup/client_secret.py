@@ -86,7 +86,7 @@ class LookupModule(LookupBase):
         if KEYCLOAK_IMPORT_ERROR:
             raise AnsibleLookupError(missing_required_lib('python-keycloak'))
         # The same names and defaults as the modules' options, so KeycloakAPI takes them as module params.
-        params = dict((name, self.get_option(name)) for name in keycloak_argument_spec())
+        params = {name: self.get_option(name) for name in keycloak_argument_spec()}
         if not params['auth_keycloak_url']:
             raise AnsibleLookupError("client_secret lookup: set auth_keycloak_url (or KEYCLOAK_URL)")
         realm = self.get_option('realm')
@@ -95,11 +95,11 @@ class LookupModule(LookupBase):
             manager = SecretManager(KeycloakAPI(params))
             manager.api.login()
         except KeycloakOpsError as exc:
-            raise AnsibleLookupError("client_secret lookup: %s" % exc)
+            raise AnsibleLookupError("client_secret lookup: %s" % exc) from None  # the message already holds the cause, on one line
         for client_id in terms:
             try:
                 secrets.append(manager.read_secret(realm, manager.find_client(realm, client_id)))
             except KeycloakOpsError as exc:
-                raise AnsibleLookupError("client_secret lookup: client '%s': %s" % (client_id, exc))
+                raise AnsibleLookupError("client_secret lookup: client '%s': %s" % (client_id, exc)) from None
         # Unsafe: a secret holding '{{' must never be templated.
         return [wrap_var(secret) for secret in secrets]
