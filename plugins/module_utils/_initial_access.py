@@ -4,36 +4,19 @@
 
 # Internal to keycloak_ops.clients: no stability promise. Modules and plugins of other collections
 # must not import it; its names and signatures change whenever the collection needs them to.
-"""Initial access tokens (clients-initial-access): create, list and revoke, and the run of their module."""
+"""Initial access tokens (clients-initial-access): create, list and revoke, and the run of their module
+(a KeycloakModule)."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import hashlib
 import time
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils import _durations as durations
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._durations import InvalidDuration, iso_time  # noqa: F401
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection import (
-    KeycloakOpsError, admin_path, connect,
-)
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection import KeycloakOpsError, admin_path
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._durations import MAX_SECONDS, iso_time, parse_duration
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._rights import AdminRights
-
-FINGERPRINT_LENGTH = 12
-
-
-def parse_duration(value):
-    """Seconds of the expiration option; 0 means "never expires" to Keycloak."""
-    return durations.parse_duration('expiration', value, allow_zero=True)
-
-
-def fingerprint(token):
-    """A short, irreversible name for a token value, safe to print and to compare."""
-    if not token:
-        return None
-    return hashlib.sha256(token.encode('utf-8')).hexdigest()[:FINGERPRINT_LENGTH]
-
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._tokens import fingerprint
 
 def summary(rep, now=None):
     """What may be shown of a token: never its value (Keycloak only has it at creation anyway)."""
@@ -91,22 +74,20 @@ def run_initial_access_token(module):
     # Without state the module only lists: minting a token (never idempotent) is always asked for explicitly.
     state, realm = params['state'] or 'list', params['realm']
     if state == 'present':
-        try:
-            expiration = parse_duration(params['expiration'])
-        except InvalidDuration as exc:
-            module.fail_json(msg=str(exc))
+        with module.failing():
+            # 0 means "never expires" to Keycloak.
+            expiration = parse_duration('expiration', params['expiration'], allow_zero=True)
         if params['count'] < 1:
             module.fail_json(msg="count must be at least 1: Keycloak refuses every registration with count 0")
-        if params['count'] > durations.MAX_SECONDS:
-            module.fail_json(msg="count must be at most %d (Keycloak keeps it as a 32-bit integer)" % durations.MAX_SECONDS)
+        if params['count'] > MAX_SECONDS:
+            module.fail_json(msg="count must be at most %d (Keycloak keeps it as a 32-bit integer)" % MAX_SECONDS)
     elif state == 'absent' and not (params['id'] or params['expired'] or params['used_up']):
         module.fail_json(msg="state=absent needs id, expired=true or used_up=true to say which tokens to revoke")
 
-    api = connect(module)
-    tokens_api = InitialAccessTokens(api, realm)
-    try:
+    tokens_api = InitialAccessTokens(module.api, realm)
+    with module.failing("realm '%s'" % realm):
         if state in ('present', 'absent'):
-            AdminRights(api).require(realm, 'manage-clients', 'minting and revoking initial access tokens needs')
+            AdminRights(module.api).require(realm, 'manage-clients', 'minting and revoking initial access tokens needs')
         before = tokens_api.list()
         result = dict(changed=False, realm=realm)
         if state == 'present':
@@ -119,8 +100,6 @@ def run_initial_access_token(module):
                     tokens_api.revoke(token['id'])
             result.update(changed=bool(chosen), revoked=[t['id'] for t in chosen])
         after = before if not result['changed'] or module.check_mode else tokens_api.list()
-    except KeycloakOpsError as exc:
-        module.fail_json(msg="realm '%s': %s" % (realm, exc))
     if module.check_mode and state == 'absent':
         after = [t for t in before if t['id'] not in result['revoked']]
     result['tokens'] = after
