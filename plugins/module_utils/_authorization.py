@@ -80,7 +80,8 @@ class AuthorizationReconciler(object):
                     path = admin_path(realm, 'roles', role)
                 found = self.api.get(path, absent_ok=True)
                 if found is None:
-                    raise InvalidAuthorization("policy '%s': role '%s' does not exist in realm '%s'" % (policy, name, realm))
+                    raise InvalidAuthorization("policy '%s': role '%s' does not exist in realm '%s'"
+                                               % (policy, name, realm))
                 self._roles[key] = found['id']
             ids.append(self._roles[key])
         return ids
@@ -96,7 +97,8 @@ class AuthorizationReconciler(object):
         for client_id in client_ids:
             client = self._client(realm, client_id)
             if client is None:
-                raise InvalidAuthorization("policy '%s': client '%s' does not exist in realm '%s'" % (policy, client_id, realm))
+                raise InvalidAuthorization("policy '%s': client '%s' does not exist in realm '%s'"
+                                           % (policy, client_id, realm))
             ids.append(client['id'])
         return ids
 

@@ -80,7 +80,8 @@ def declared(authorization):
         fields = _fields(permission, description='description', resources='resources', scopes='scopes',
                          policies='policies', decisionStrategy='decision_strategy')
         if not fields['scopes']:
-            raise InvalidAuthorization("permission '%s': scopes is empty; name the scopes it grants" % permission['name'])
+            raise InvalidAuthorization("permission '%s': scopes is empty; name the scopes it grants"
+                                       % permission['name'])
         _add(items, 'permissions', permission['name'], dict(fields, type='scope'))
     return items
 
@@ -191,13 +192,15 @@ def check_references(items, current):
     for name, permission in items['permissions'].items():
         for resource in permission.get('resources') or []:
             if resource not in known('resources'):
-                raise InvalidAuthorization("permission '%s': unknown resource '%s'; declare it in authorization.resources"
+                raise InvalidAuthorization("permission '%s': unknown resource '%s'; declare it in "
+                                           "authorization.resources"
                                            % (name, resource))
         for policy in permission['policies']:
             if policy not in known('policies'):
                 raise InvalidAuthorization("permission '%s': unknown policy '%s'; declare it in authorization.policies"
                                            % (name, policy))
-        offered = _scopes_of(permission.get('resources'), items, current) if permission.get('resources') else known('scopes')
+        resources = permission.get('resources')
+        offered = _scopes_of(resources, items, current) if resources else known('scopes')
         for scope in permission['scopes']:
             if scope not in offered:
                 raise InvalidAuthorization("permission '%s': unknown scope '%s'; %s has the scopes: %s"

@@ -56,7 +56,8 @@ def client_items(params, client_options):
         if isinstance(raw, str):
             raw = {'client_id': raw}
         if not isinstance(raw, dict):
-            raise InvalidClient("%s: expected a client id or a dict of client options, got %s" % (where, type(raw).__name__))
+            raise InvalidClient("%s: expected a client id or a dict of client options, got %s"
+                                % (where, type(raw).__name__))
         result = validator.validate(dict(defaults, **raw))
         if result.error_messages:
             raise InvalidClient("%s: %s" % (where, result.error_messages[0]))
@@ -65,7 +66,8 @@ def client_items(params, client_options):
             raise InvalidClient("%s: client_id is required" % where)
         key = (item.get('realm'), item['client_id'])
         if key in seen:
-            raise InvalidClient("%s: client_id '%s' is already declared by clients[%d]" % (where, item['client_id'], seen[key]))
+            raise InvalidClient("%s: client_id '%s' is already declared by clients[%d]"
+                                % (where, item['client_id'], seen[key]))
         seen[key] = index
         items.append(item)
     return items

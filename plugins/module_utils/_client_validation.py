@@ -106,7 +106,8 @@ def validate(options, kind):
 
 
 def _too_long(option, value):
-    return InvalidClient("%s: '%s...' is %d characters long; Keycloak stores at most %d" % (option, value[:20], len(value), MAX_LENGTH))
+    return InvalidClient("%s: '%s...' is %d characters long; Keycloak stores at most %d"
+                         % (option, value[:20], len(value), MAX_LENGTH))
 
 
 def _check_lengths(options):
@@ -152,7 +153,8 @@ def _check_attribute_conflicts(options):
 def _validate_confidential(options):
     roles_asked = options.get('service_account_realm_roles') or options.get('service_account_client_roles')
     if options.get('preset') == 'service' and options.get('service_accounts') is False:
-        raise InvalidClient("preset 'service' is a client-credentials client; it conflicts with service_accounts: false")
+        raise InvalidClient("preset 'service' is a client-credentials client; "
+                            "it conflicts with service_accounts: false")
     if roles_asked and options.get('service_accounts') is not True:
         raise InvalidClient("service_account_*_roles need service_accounts: true (or preset: service): "
                             "without a service account there is no user to hold the roles")
@@ -173,4 +175,5 @@ def _validate_public(options):
         raise InvalidClient("web_origins: '*' lets any site call with this client's tokens; list origins or use '+' "
                             "(or set allow_insecure_redirect_uris: true)")
     if options.get('preset') == 'cli' and options.get('redirect_uris') and options.get('standard_flow') is not True:
-        raise InvalidClient("preset 'cli' uses the device grant without redirects; drop redirect_uris or set standard_flow: true")
+        raise InvalidClient("preset 'cli' uses the device grant without redirects; "
+                            "drop redirect_uris or set standard_flow: true")

@@ -14,9 +14,12 @@ __metaclass__ = type
 import time
 
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection import KeycloakOpsError, admin_path
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._durations import MAX_SECONDS, iso_time, parse_duration
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._durations import (
+    MAX_SECONDS, iso_time, parse_duration,
+)
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._rights import AdminRights
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._tokens import fingerprint
+
 
 def summary(rep, now=None):
     """What may be shown of a token: never its value (Keycloak only has it at creation anyway)."""

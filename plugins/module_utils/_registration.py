@@ -65,11 +65,13 @@ class SelfRegistration(object):
             return
         if stored.get('realm') != self.realm:
             raise RegistrationError("credentials_file %s holds client '%s' of realm '%s', not realm '%s': use another "
-                                    "file per realm" % (self.path, stored.get('client_id'), stored.get('realm'), self.realm))
+                                    "file per realm"
+                                    % (self.path, stored.get('client_id'), stored.get('realm'), self.realm))
         wanted = params.get('client_id') or self.desired.get('clientId')
         if wanted and stored.get('client_id') != wanted:
             raise RegistrationError("credentials_file %s holds client '%s', not '%s': use another file per client, or "
-                                    "state=absent with the old client_id first" % (self.path, stored.get('client_id'), wanted))
+                                    "state=absent with the old client_id first"
+                                    % (self.path, stored.get('client_id'), wanted))
 
     @property
     def client_id(self):
@@ -97,7 +99,10 @@ class SelfRegistration(object):
             return self.service.read(self.rat, self.client_id, self.where)
 
     def _keep(self, rep):
-        """Store the credentials of a Keycloak answer; a replaced RAT is written even in check mode (the old one is dead)."""
+        """Store the credentials of a Keycloak answer.
+
+        A replaced RAT is written even in check mode: the old one is dead.
+        """
         rat = rep.get(RAT_KEY[self.provider]) or self.rat
         if rat:
             self.module.hide([rat])
@@ -147,8 +152,8 @@ class SelfRegistration(object):
         if changes:
             self.changed = True
             if not self.check_mode:
-                updated = self.service.update(self.rat, self.client_id, update_body(current, self.desired, self.provider),
-                                              self.where)
+                body = update_body(current, self.desired, self.provider)
+                updated = self.service.update(self.rat, self.client_id, body, self.where)
                 # The RAT used for the update is dead now: storing the new one comes before anything else.
                 self._keep(updated)
                 self._warn_not_taken(updated)

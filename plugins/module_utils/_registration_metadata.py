@@ -18,25 +18,14 @@ from xml.etree import ElementTree
 
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._registration_refusals import RegistrationError
 
-
 # SAML clients register from an entity descriptor (XML) through a create-only provider that answers in Keycloak's
 # own format; they are read, updated and deleted through the default provider afterwards.
 SAML = 'saml2-entity-descriptor'
-
-
 PROVIDERS = ('default', 'openid-connect', SAML)
-
-
 CLIENT_ID_KEY = {'default': 'clientId', 'openid-connect': 'client_id', SAML: 'clientId'}
-
-
 SECRET_KEY = {'default': 'secret', 'openid-connect': 'client_secret', SAML: 'secret'}
-
-
 RAT_KEY = {'default': 'registrationAccessToken', 'openid-connect': 'registration_access_token',
            SAML: 'registrationAccessToken'}
-
-
 # Fields of Keycloak's answers that describe the registration, not the client: never compared or sent back.
 READ_ONLY = {
     'default': ('registrationAccessToken',),
@@ -62,7 +51,8 @@ def desired_metadata(params):
         return saml_desired(params, desired)
     given = desired.get('clientId')
     if given and params.get('client_id') and given != params['client_id']:
-        raise RegistrationError("client_id '%s' and metadata.clientId '%s' differ: give one" % (params['client_id'], given))
+        raise RegistrationError("client_id '%s' and metadata.clientId '%s' differ: give one"
+                                % (params['client_id'], given))
     client_id = params.get('client_id') or given
     if not client_id and params['state'] == 'present':
         raise RegistrationError("client_id is required with provider default (the clientId to register)")
@@ -148,7 +138,8 @@ def merged(current, desired):
     """current with desired laid over it; nested dicts (attributes) keep their other keys."""
     out = dict(current)
     for key, value in desired.items():
-        out[key] = merged(current[key], value) if isinstance(value, dict) and isinstance(current.get(key), dict) else value
+        nested = isinstance(value, dict) and isinstance(current.get(key), dict)
+        out[key] = merged(current[key], value) if nested else value
     return out
 
 

@@ -20,14 +20,10 @@ from ansible_collections.keycloak_ops.clients.plugins.module_utils._errors impor
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._http_errors import one_line
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._tokens import fingerprint, token_claims
 
-
 # Statuses the service answers refusals with; each is turned into its own one-line message.
 REFUSALS = (400, 401, 403, 404)
-
-
-POLICY_REFUSAL = re.compile(r"Policy '([^']*)' rejected request to client-registration service\.?(?:\s*Details:\s*(.*))?")
-
-
+POLICY_REFUSAL = re.compile(r"Policy '([^']*)' rejected request to client-registration service\.?"
+                            r"(?:\s*Details:\s*(.*))?")
 POLICY_ADVICE = {
     'Trusted Hosts': "the request's host (or a host in its redirect URIs) is not trusted; register with an "
                      "initial access token, or an admin adds the host to the policy",
@@ -102,7 +98,9 @@ def refusal_message(status, body, kind, realm, base_url, token=None, client_id=N
     description = str(data.get('error_description') or data.get('error') or (body if isinstance(body, str) else ''))
     description = one_line(description, 200)
     if status == 401:
-        return iat_refusal(description, token, realm) if kind == 'create' else rat_refusal(description, client_id, where)
+        if kind == 'create':
+            return iat_refusal(description, token, realm)
+        return rat_refusal(description, client_id, where)
     if status == 403 and (data.get('error') == 'insufficient_scope' or 'Policy' in description):
         return policy_refusal(description)
     if status == 403:
@@ -115,4 +113,5 @@ def refusal_message(status, body, kind, realm, base_url, token=None, client_id=N
                 "pass it as registration_access_token" % (client_id, realm))
     if status == 400:
         return "Keycloak refused the client metadata (HTTP 400 %s): fix metadata" % (description,)
-    return "Keycloak answered HTTP %s to the registration %s of client '%s': %s" % (status, kind, client_id, description)
+    return ("Keycloak answered HTTP %s to the registration %s of client '%s': %s"
+            % (status, kind, client_id, description))

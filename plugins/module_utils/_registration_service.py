@@ -115,7 +115,8 @@ class RegistrationService(object):
             raise OutcomeUnknown("the outcome of the registration %s of client '%s' is unknown: %s %s was sent to %s "
                                  "but %s, so it was not sent again; %s" % (
                                      kind, client_id or named or '?', method, '/' + '/'.join(parts), self.base_url, exc,
-                                     LOST_ANSWER_ADVICE[kind] % dict(client=client_id or named or '?', realm=self.realm)))
+                                     LOST_ANSWER_ADVICE[kind] % dict(client=client_id or named or '?',
+                                                                     realm=self.realm)))
         if status in (200, 201, 204):
             return data
         named = body.get(CLIENT_ID_KEY[self.provider]) if isinstance(body, dict) else None

@@ -17,21 +17,12 @@ __metaclass__ = type
 
 import json
 
-
 ROTATION_EXECUTOR = 'secret-rotation'
-
-
 # The policy's client-attributes condition matches this attribute, so it covers only the clients a task chose.
 POLICY_ATTRIBUTE = 'keycloak-ops.secret-rotation-policy'
-
-
 DEFAULT_POLICY = 'keycloak-ops-secret-rotation'
-
-
 # Keycloak's own default; it only decides rotation on dynamic client registration updates.
 REMAINING_ROTATION_PERIOD = 10 * 86400
-
-
 # Keycloak's executor default when a profile leaves rotated-expiration-period out.
 DEFAULT_ROTATED_EXPIRATION = 172800
 
@@ -94,7 +85,8 @@ def grace_of(profile):
     """Seconds the secret-rotation executor of a profile keeps the previous secret, 0 without one."""
     for executor in (profile or {}).get('executors') or []:
         if executor.get('executor') == ROTATION_EXECUTOR:
-            return int((executor.get('configuration') or {}).get('rotated-expiration-period', DEFAULT_ROTATED_EXPIRATION))
+            configuration = executor.get('configuration') or {}
+            return int(configuration.get('rotated-expiration-period', DEFAULT_ROTATED_EXPIRATION))
     return 0
 
 
@@ -104,7 +96,8 @@ def _condition_matches(condition, client):
     if kind == 'any-client':
         matched = True
     elif kind == 'client-access-type':
-        access = 'bearer-only' if client.get('bearerOnly') else 'public' if client.get('publicClient') else 'confidential'
+        access = ('bearer-only' if client.get('bearerOnly')
+                  else 'public' if client.get('publicClient') else 'confidential')
         matched = access in (config.get('type') or ['confidential'])
     elif kind == 'client-attributes':
         attributes = client.get('attributes') or {}

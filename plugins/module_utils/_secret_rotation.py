@@ -27,7 +27,6 @@ from ansible_collections.keycloak_ops.clients.plugins.module_utils._secrets impo
     CREATED, EXPIRES, ROTATED_EXPIRES, SecretManager, epoch, secret_age,
 )
 
-
 DEFAULT_SECRET_EXPIRATION = 365 * 86400
 
 
@@ -83,8 +82,8 @@ class SecretRotation(object):
             return
         profiles, policies = self.secrets.client_policies(realm)
         name = self.policy['name']
-        profiles, profile_changed = upsert(profiles, rotation_profile(name, self.policy['expiration'], self.policy['grace']),
-                                           profile_key)
+        profile = rotation_profile(name, self.policy['expiration'], self.policy['grace'])
+        profiles, profile_changed = upsert(profiles, profile, profile_key)
         policies, policy_changed = upsert(policies, rotation_policy(name), policy_key)
         self.realm_policies[realm] = dict(profiles=profiles if profile_changed else None,
                                           policies=policies if policy_changed else None, claimed=False)
@@ -182,7 +181,8 @@ class SecretRotation(object):
         if plan['age'] is None:
             return 'Keycloak recorded no creation time for the secret (%s)' % CREATED
         relation = 'at least' if plan['action'] == 'regenerated' else 'younger than'
-        return 'the secret is %s old, %s max_age %s' % (format_duration(plan['age']), relation, format_duration(self.max_age))
+        return 'the secret is %s old, %s max_age %s' % (
+            format_duration(plan['age']), relation, format_duration(self.max_age))
 
 
 def rotation_settings(params):
@@ -244,7 +244,8 @@ def run_client_secret(module):
             result = rotation.apply(plan)
         except KeycloakOpsError as exc:
             done = ', '.join(r['client_id'] for r in results if r['changed']) or 'none'
-            module.fail_json(msg="%s: %s (clients already changed in this task: %s)" % (module.label(index, item), exc, done),
+            module.fail_json(msg="%s: %s (clients already changed in this task: %s)"
+                                 % (module.label(index, item), exc, done),
                              clients=[dict((k, v) for k, v in r.items() if k != 'diff') for r in results])
         warn_not_graceful(module, result)
         results.append(result)

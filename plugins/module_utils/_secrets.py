@@ -32,7 +32,6 @@ ROTATED_CREATED = 'client.secret.rotated.creation.time'
 ROTATED_EXPIRES = 'client.secret.rotated.expiration.time'
 
 
-
 def epoch(attributes, key):
     try:
         return int((attributes or {}).get(key))
@@ -85,8 +84,8 @@ class SecretManager(object):
                 "realm-management in realm '%s', which reading a client secret needs (view-clients only shows the mask)"
                 % (what, value, self.api.identity, realm))
         if is_vault_reference(value):
-            raise KeycloakOpsError("the %s is the vault reference %s: Keycloak resolves it from its vault, read it there"
-                                   % (what, value))
+            raise KeycloakOpsError("the %s is the vault reference %s: Keycloak resolves it from its vault, "
+                                   "read it there" % (what, value))
         if not value:
             raise KeycloakOpsError("Keycloak returned no %s (realm '%s')" % (what, realm))
         return value
@@ -104,7 +103,8 @@ class SecretManager(object):
     def regenerate(self, realm, client):
         hint = ("read the secret with client_secret_info: if it is not the one the consumers hold, it was regenerated; "
                 "deliver it rather than regenerating again")
-        return self._checked((self.api.post(self._secret_path(realm, client), check_hint=hint)[1] or {}).get('value'), realm)
+        answer = self.api.post(self._secret_path(realm, client), check_hint=hint)[1] or {}
+        return self._checked(answer.get('value'), realm)
 
     def retire(self, realm, client):
         self.api.delete(self._secret_path(realm, client, 'rotated'))
@@ -128,7 +128,8 @@ class SecretManager(object):
 
     def join_policy(self, realm, client, name):
         # A partial representation: Keycloak updates only the fields sent and merges attributes.
-        self.api.put(admin_path(realm, 'clients', client['id']), {'clientId': client['clientId'], 'attributes': {POLICY_ATTRIBUTE: name}})
+        self.api.put(admin_path(realm, 'clients', client['id']),
+                     {'clientId': client['clientId'], 'attributes': {POLICY_ATTRIBUTE: name}})
 
     def client_policies(self, realm):
         """(profiles, policies) of the realm, without Keycloak's global ones."""
@@ -140,13 +141,13 @@ class SecretManager(object):
         """PUT replaces the realm's whole list: callers send what they read with only their entry changed."""
         if profiles is not None:
             path = admin_path(realm, 'client-policies', 'profiles')
-            status, body, _headers = self.api.request('PUT', path, body={'profiles': profiles}, expected=(200, 204, 400))
+            status, body, _headers = self.api.request('PUT', path, body={'profiles': profiles},
+                                                      expected=(200, 204, 400))
             if status == 400:
                 raise KeycloakOpsError(
-                    "Keycloak refused the %s executor in realm '%s' (HTTP 400: %s): it needs the client-secret-rotation "
-                    "feature (kc.sh start --features=client-secret-rotation) and periods Keycloak accepts"
+                    "Keycloak refused the %s executor in realm '%s' (HTTP 400: %s): it needs the "
+                    "client-secret-rotation feature (kc.sh start --features=client-secret-rotation) and periods "
+                    "Keycloak accepts"
                     % (ROTATION_EXECUTOR, realm, response_detail(body or '')))
         if policies is not None:
             self.api.put(admin_path(realm, 'client-policies', 'policies'), {'policies': policies})
-
-

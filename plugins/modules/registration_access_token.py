@@ -111,7 +111,8 @@ def main():
         result = dict(changed=True, client_id=client_id, id=client['id'], realm=realm)
         if module.check_mode:
             module.exit_json(**result)
-        rep = module.api.post(admin_path(realm, 'clients', client['id'], 'registration-access-token'), expected=(200,))[1]
+        path = admin_path(realm, 'clients', client['id'], 'registration-access-token')
+        rep = module.api.post(path, expected=(200,))[1]
     token = (rep or {}).get('registrationAccessToken')
     if not token:
         module.fail_json(msg="Keycloak generated no registration access token for client '%s'" % client_id, **result)
