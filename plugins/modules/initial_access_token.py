@@ -187,7 +187,7 @@ realm:
   sample: apps
 """
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._initial_access import run_initial_access_token
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._initial_access_run import run_initial_access_token
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._module import KeycloakModule
 
 

@@ -80,6 +80,24 @@ def test_failing_turns_a_one_line_error_into_the_failure_message(capsys):
     assert json.loads(capsys.readouterr().out)["msg"] == "client 'a': Keycloak answered HTTP 400; nothing was changed"
 
 
+@pytest.mark.parametrize("many", [False, True])
+def test_exit_items_gives_one_or_many_clients_one_shape(capsys, many):
+    args = {"auth_keycloak_url": "http://127.0.0.1:1", "_ansible_diff": True}
+    args.update({"clients": ["a", "b"]} if many else {"client_id": "a"})
+    results = [dict(client_id="a", changed=False, diff=dict(before=1, after=1)),
+               dict(client_id="b", changed=True, diff=dict(before=1, after=2))][:2 if many else 1]
+    with patch_module_args(args):
+        module = KeycloakModule(item_options=CONFIDENTIAL_OPTIONS)
+        with pytest.raises(SystemExit):
+            module.exit_items(results)
+    output = json.loads(capsys.readouterr().out)
+    assert output["changed"] is many and [r["client_id"] for r in output["clients"]] == ["a", "b"][:len(results)]
+    if many:
+        assert output["diff"] == [dict(before=1, after=2)] and "client_id" not in output
+    else:
+        assert output["diff"] == dict(before=1, after=1) and output["client_id"] == "a"
+
+
 class FakeReconciler:
     def __init__(self, undo):
         self.undo, self.rolled_back = list(undo), False
