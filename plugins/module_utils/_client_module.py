@@ -4,55 +4,28 @@
 
 # Internal to keycloak_ops.clients: no stability promise. Modules and plugins of other collections
 # must not import it; its names and signatures change whenever the collection needs them to.
-"""The run of a client module, shared by confidential_client and public_client: validate all, plan all, apply."""
+"""The run of a client module, shared by confidential_client and public_client: validate all, plan all, apply.
+
+The module is a KeycloakModule (_module.py) built with the client options as item_options.
+"""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._authorization import (
-    AuthorizationReconciler, InvalidAuthorization, with_authorization,
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._authorization import AuthorizationReconciler
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._authorization_items import (
+    InvalidAuthorization, with_authorization,
 )
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_options import (
-    InvalidClient, client_items, given_secrets, merged_options, validate,
-)
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_items import client_items
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_items import item_label as _label
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_options import InvalidClient, merged_options
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_validation import validate
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients import ClientReconciler
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection import (
     KeycloakOpsError, Unavailable, admin_path, connect,
 )
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._masking import collect_secrets
-
-# Shorter strings are too likely to appear elsewhere in output to be scrubbed as secrets.
-MIN_SCRUBBED_LENGTH = 8
-
-
-class ClientsModule(AnsibleModule):
-    """An AnsibleModule whose O(clients) items may carry secrets.
-
-    Raw list items cannot be marked no_log, so their secrets are registered as soon as the parameters are read:
-    before a validation error, the invocation log (syslog/journal) or any result could show them.
-    """
-
-    def __init__(self, client_options, **kwargs):
-        self._client_options = client_options
-        super(ClientsModule, self).__init__(**kwargs)
-
-    def _load_params(self):
-        super(ClientsModule, self)._load_params()
-        self.no_log_values.update(given_secrets(self.params.get('clients'), self._client_options))
-
-
-# Long enough to recognise a client id, short enough to keep the error on one readable line.
-LABEL_LENGTH = 60
-
-
-def _label(index, options, many):
-    client_id = str(options.get('client_id'))
-    if len(client_id) > LABEL_LENGTH:
-        client_id = client_id[:LABEL_LENGTH - 3] + '...'
-    return "clients[%d] (client '%s')" % (index, client_id) if many else "client '%s'" % client_id
 
 
 def run_client_module(module, kind, client_options):
@@ -176,7 +149,7 @@ def _secret_of(api, plan):
 
 
 def _scrub(module, secrets):
-    module.no_log_values.update(s for s in secrets if isinstance(s, str) and len(s) >= MIN_SCRUBBED_LENGTH)
+    module.hide(secrets)
 
 
 def _warn(module, kind, plan, result):
@@ -189,12 +162,4 @@ def _warn(module, kind, plan, result):
 
 
 def _exit(module, results, many):
-    changed = any(r['changed'] for r in results)
-    diffs = [r.pop('diff') for r in results]
-    output = dict(changed=changed, clients=results)
-    if module._diff:
-        output['diff'] = [d for d, r in zip(diffs, results) if r['changed']] if many else diffs[0]
-    if not many:
-        single = results[0]
-        output.update((k, v) for k, v in single.items() if k != 'changed')
-    module.exit_json(**output)
+    module.exit_items(results)

@@ -4,7 +4,8 @@
 
 # Internal to keycloak_ops.clients: no stability promise. Modules and plugins of other collections
 # must not import it; its names and signatures change whenever the collection needs them to.
-"""The one place that talks HTTP to Keycloak: options, authentication, retries, errors."""
+"""The one place that talks to the admin API: options, authentication, one session, retries; the messages of
+its failures are in _http_errors.py."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -17,8 +18,13 @@ import traceback
 from ansible.module_utils.basic import env_fallback, missing_required_lib
 from ansible.module_utils.six.moves.urllib.parse import quote, urlsplit
 
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._errors import OneLineError
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._http_errors import (
+    connect_reason, connection_error_message, one_line, request_never_sent, required_role, response_detail,
+    says_realm_missing,
+)
+
 try:
-    import requests
     from keycloak import KeycloakOpenIDConnection
     from keycloak.connection import ConnectionManager
     from keycloak.exceptions import KeycloakConnectionError, KeycloakError
@@ -40,7 +46,6 @@ FILE_OPTIONS = (('ca_path', 'KEYCLOAK_CA_PATH'), ('client_cert', 'KEYCLOAK_CLIEN
                 ('client_key', 'KEYCLOAK_CLIENT_KEY'))
 # Keycloak's token lifetime bounds a given token; we cannot renew it, so treat it as long-lived.
 GIVEN_TOKEN_LIFETIME = 10 * 365 * 24 * 3600
-ERROR_TEXT_LIMIT = 300
 
 
 def keycloak_argument_spec():
@@ -63,7 +68,7 @@ def keycloak_argument_spec():
     )
 
 
-class KeycloakOpsError(Exception):
+class KeycloakOpsError(OneLineError):
     """A failure already phrased as the one line a person reads."""
 
 
@@ -80,101 +85,12 @@ def segment(value):
     return quote(str(value), safe='')
 
 
-def one_line(text, limit=ERROR_TEXT_LIMIT):
-    text = ' '.join(str(text).split())
-    return text if len(text) <= limit else text[:limit - 3] + '...'
-
-
 def normalize_base_url(url):
     """Keep any path prefix: python-keycloak joins with urljoin, which drops a prefix without '/'."""
     parts = urlsplit(url or '')
     if parts.scheme not in ('http', 'https') or not parts.netloc:
         raise KeycloakOpsError("auth_keycloak_url %r is not an http(s) URL such as https://sso.example.com" % (url,))
     return url.rstrip('/') + '/'
-
-
-def required_role(method, path):
-    """The realm-management role a 403 most likely lacks, so the message can name it."""
-    write = method != 'GET'
-    if '/clients-initial-access' in path:
-        # Measured on Keycloak 26: create-client alone is refused; minting needs manage-clients (listing, which
-        # the module does first, needs view-clients, which manage-clients implies).
-        return 'manage-clients'
-    if '/client-policies' in path or path.rstrip('/').count('/') <= 2 and write:
-        return 'manage-realm'
-    if '/users' in path or '/role-mappings' in path:
-        return 'manage-users' if write else 'view-users'
-    if '/clients' in path or '/client-scopes' in path:
-        return 'manage-clients' if write else 'view-clients'
-    if '/roles' in path:
-        return 'manage-realm' if write else 'view-realm'
-    return 'manage-realm' if write else 'view-realm'
-
-
-def response_detail(body):
-    """Keycloak errors come as {error, error_description} or {errorMessage}; fall back to raw text."""
-    if isinstance(body, bytes):
-        body = body.decode('utf-8', 'replace')
-    try:
-        data = json.loads(body) if isinstance(body, str) else body
-    except ValueError:
-        return one_line(body or '')
-    if not isinstance(data, dict):
-        return one_line(body)
-    parts = [data.get('error'), data.get('error_description'), data.get('errorMessage')]
-    return one_line(': '.join(str(p) for p in parts if p) or json.dumps(data))
-
-
-def _says_realm_missing(body):
-    """Keycloak names a missing realm ('Realm does not exist', 'Realm not found.'); a wrong URL path answers
-    'Unable to find matching target resource method' instead."""
-    if isinstance(body, bytes):
-        body = body.decode('utf-8', 'replace')
-    text = (body or '').lower()
-    return 'realm' in text and ('not found' in text or 'does not exist' in text)
-
-
-def tls_error_message(url, exc):
-    return ("TLS verification failed for %s: %s. Set ca_path (or KEYCLOAK_CA_PATH) to the CA bundle that "
-            "signed the server certificate; validate_certs: false only for throwaway servers"
-            % (url, one_line(_ssl_reason(exc), 160)))
-
-
-def timeout_message(url, timeout):
-    return "Keycloak at %s did not answer within %s seconds (connection_timeout)" % (url, timeout)
-
-
-def connection_error_message(exc, url, timeout):
-    """Turn a transport failure into advice; the cause chain tells TLS, timeout and refusal apart."""
-    cause = exc
-    while cause is not None and not isinstance(cause, requests.exceptions.RequestException):
-        cause = cause.__cause__ or cause.__context__
-    if isinstance(cause, requests.exceptions.SSLError) and _speaks_plain_http(cause):
-        return ("%s answered the TLS handshake in plain HTTP: the port serves http, not https. Use an http:// URL "
-                "for it, or the port where Keycloak serves https" % url)
-    if isinstance(cause, requests.exceptions.SSLError):
-        return tls_error_message(url, cause)
-    # Exhausted retries wrap a read timeout in a ConnectionError; the text still tells.
-    if isinstance(cause, requests.exceptions.Timeout) or 'TimeoutError' in str(cause) or 'timed out' in str(cause):
-        return timeout_message(url, timeout)
-    return "Cannot reach Keycloak at %s: %s" % (url, one_line(_connect_reason(cause or exc), 160))
-
-
-def _speaks_plain_http(exc):
-    text = str(exc)
-    return 'WRONG_VERSION_NUMBER' in text or 'record layer failure' in text or 'http request' in text.lower()
-
-
-def request_never_sent(exc):
-    """Whether a transport failure happened before the request left (no connection, TLS refused), so a POST
-    provably did not reach Keycloak; a dropped connection or a read timeout after sending proves nothing."""
-    cause = exc
-    while cause is not None and not isinstance(cause, requests.exceptions.RequestException):
-        cause = cause.__cause__ or cause.__context__
-    if isinstance(cause, (requests.exceptions.ConnectTimeout, requests.exceptions.SSLError)):
-        return True
-    reason = getattr(cause.args[0], 'reason', None) if cause is not None and cause.args else None
-    return type(reason).__name__ in ('NewConnectionError', 'ConnectTimeoutError', 'NameResolutionError')
 
 
 def check_files(params):
@@ -189,24 +105,6 @@ def check_files(params):
             raise KeycloakOpsError("%s (or %s): file '%s' is not readable by this user" % (option, variable, path))
     if params.get('client_key') and not params.get('client_cert'):
         raise KeycloakOpsError("client_key is set without client_cert: give the certificate too")
-
-
-def _ssl_reason(exc):
-    text = str(exc)
-    for marker in ('CERTIFICATE_VERIFY_FAILED', 'hostname mismatch', "doesn't match", 'WRONG_VERSION_NUMBER'):
-        if marker in text:
-            return text[text.index(marker):].split(')', maxsplit=1)[0].split("'", maxsplit=1)[0]
-    return text
-
-
-def _connect_reason(exc):
-    text = str(exc)
-    for marker in ('Connection refused', 'Remote end closed connection without response', 'Connection reset by peer',
-                   'Read timed out', 'Name or service not known', 'nodename nor servname',
-                   'No route to host', 'Temporary failure in name resolution'):
-        if marker in text:
-            return marker
-    return text
 
 
 class KeycloakAPI(object):
@@ -276,7 +174,7 @@ class KeycloakAPI(object):
     def _login_error(self, exc):
         detail = response_detail(exc.response_body)
         code = exc.response_code
-        if code == 404 and not _says_realm_missing(exc.response_body):
+        if code == 404 and not says_realm_missing(exc.response_body):
             return ("%s answered 404 for its token endpoint: the URL path is wrong (Keycloak 17+ serves at the root, "
                     "older or relative-path servers under a prefix such as /auth); fix auth_keycloak_url"
                     % self.base_url)
@@ -317,7 +215,7 @@ class KeycloakAPI(object):
                 raise OutcomeUnknown(
                     "the outcome of %s %s is unknown: the request was sent but the connection to %s broke before "
                     "Keycloak's answer arrived (%s), so it was not sent again; %s"
-                    % (method, '/' + path, self.base_url, one_line(_connect_reason(exc.__cause__ or exc), 80),
+                    % (method, '/' + path, self.base_url, one_line(connect_reason(exc.__cause__ or exc), 80),
                        check_hint or 'read the object back before running the task again'))
             raise Unavailable(connection_error_message(exc, self.base_url, self.timeout))
         except KeycloakError as exc:
@@ -345,7 +243,7 @@ class KeycloakAPI(object):
 
     @staticmethod
     def _realm_missing(response):
-        return _says_realm_missing(response.content)
+        return says_realm_missing(response.content)
 
     def http_error_message(self, method, path, status, response):
         detail = response_detail(response.content)

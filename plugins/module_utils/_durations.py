@@ -13,6 +13,8 @@ __metaclass__ = type
 import re
 import time
 
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._errors import InvalidInput
+
 UNITS = (('w', 604800), ('d', 86400), ('h', 3600), ('m', 60), ('s', 1))
 # Keycloak keeps durations (token expirations, rotation periods) as 32-bit integers of seconds and refuses
 # (HTTP 400) or fails (HTTP 500) on more: about 68 years.
@@ -20,7 +22,7 @@ MAX_SECONDS = 2 ** 31 - 1
 DURATION = re.compile('^' + ''.join(r'(?:(\d+)%s)?' % unit for unit, _seconds in UNITS) + '$')
 
 
-class InvalidDuration(ValueError):
+class InvalidDuration(InvalidInput):
     """A duration option is wrong; the message names the option."""
 
 

@@ -4,35 +4,17 @@
 
 # Internal to keycloak_ops.clients: no stability promise. Modules and plugins of other collections
 # must not import it; its names and signatures change whenever the collection needs them to.
-"""Initial access tokens (clients-initial-access): create, list and revoke, and the run of their module."""
+"""Initial access tokens (clients-initial-access) through the admin API: list, create and revoke, and the summary
+of a token that may be shown (never its value). The run of initial_access_token is in _initial_access_run.py."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import hashlib
 import time
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils import _durations as durations
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._durations import InvalidDuration, iso_time  # noqa: F401
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection import (
-    KeycloakOpsError, admin_path, connect,
-)
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._rights import AdminRights
-
-FINGERPRINT_LENGTH = 12
-
-
-def parse_duration(value):
-    """Seconds of the expiration option; 0 means "never expires" to Keycloak."""
-    return durations.parse_duration('expiration', value, allow_zero=True)
-
-
-def fingerprint(token):
-    """A short, irreversible name for a token value, safe to print and to compare."""
-    if not token:
-        return None
-    return hashlib.sha256(token.encode('utf-8')).hexdigest()[:FINGERPRINT_LENGTH]
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection import KeycloakOpsError, admin_path
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._durations import iso_time
 
 
 def summary(rep, now=None):
@@ -84,68 +66,3 @@ class InitialAccessTokens(object):
 
     def revoke(self, token_id):
         return self.api.delete(admin_path(self.realm, 'clients-initial-access', token_id))
-
-
-def run_initial_access_token(module):
-    params = module.params
-    # Without state the module only lists: minting a token (never idempotent) is always asked for explicitly.
-    state, realm = params['state'] or 'list', params['realm']
-    if state == 'present':
-        try:
-            expiration = parse_duration(params['expiration'])
-        except InvalidDuration as exc:
-            module.fail_json(msg=str(exc))
-        if params['count'] < 1:
-            module.fail_json(msg="count must be at least 1: Keycloak refuses every registration with count 0")
-        if params['count'] > durations.MAX_SECONDS:
-            module.fail_json(msg="count must be at most %d (Keycloak keeps it as a 32-bit integer)" % durations.MAX_SECONDS)
-    elif state == 'absent' and not (params['id'] or params['expired'] or params['used_up']):
-        module.fail_json(msg="state=absent needs id, expired=true or used_up=true to say which tokens to revoke")
-
-    api = connect(module)
-    tokens_api = InitialAccessTokens(api, realm)
-    try:
-        if state in ('present', 'absent'):
-            AdminRights(api).require(realm, 'manage-clients', 'minting and revoking initial access tokens needs')
-        before = tokens_api.list()
-        result = dict(changed=False, realm=realm)
-        if state == 'present':
-            result.update(_create(module, tokens_api, expiration))
-        elif state == 'absent':
-            chosen = to_revoke(before, params['id'], params['expired'], params['used_up'])
-            if not module.check_mode:
-                # A token revoked meanwhile by someone else is absent all the same.
-                for token in chosen:
-                    tokens_api.revoke(token['id'])
-            result.update(changed=bool(chosen), revoked=[t['id'] for t in chosen])
-        after = before if not result['changed'] or module.check_mode else tokens_api.list()
-    except KeycloakOpsError as exc:
-        module.fail_json(msg="realm '%s': %s" % (realm, exc))
-    if module.check_mode and state == 'absent':
-        after = [t for t in before if t['id'] not in result['revoked']]
-    result['tokens'] = after
-    if module._diff:
-        planned = after + ([_planned(result)] if module.check_mode and state == 'present' else [])
-        result['diff'] = dict(before=dict(tokens=[_diff_line(t) for t in before]),
-                              after=dict(tokens=[_diff_line(t) for t in planned]))
-    module.exit_json(**result)
-
-
-def _create(module, tokens_api, expiration):
-    count = module.params['count']
-    if module.check_mode:
-        return dict(changed=True, token=None, fingerprint=None, id=None, count=count, remaining=count,
-                    expiration=expiration, expires_at=None)
-    created = tokens_api.create(count, expiration)
-    # The value is returned on purpose (it is the point of the task) and so is not added to no_log_values.
-    return dict(created, changed=True, fingerprint=fingerprint(created['token']))
-
-
-def _planned(result):
-    return dict(id='(new)', count=result['count'], remaining=result['count'], expiration=result['expiration'],
-                expires_at=None, expired=False, used_up=False)
-
-
-def _diff_line(token):
-    expires = token['expires_at'] or 'never'
-    return '%s count=%s remaining=%s expires=%s' % (token['id'], token['count'], token['remaining'], expires)

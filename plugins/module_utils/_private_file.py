@@ -20,12 +20,13 @@ import re
 import stat
 
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._masking import MASK, masked
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._errors import OneLineError
 
 PREVIOUS = MASK + ' (previous)'
 HIDDEN_LINE = MASK + ' (line hidden)'
 
 
-class PrivateFileError(Exception):
+class PrivateFileError(OneLineError):
     """A one-line reason naming the path; never holds file content."""
 
 

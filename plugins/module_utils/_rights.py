@@ -20,10 +20,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import base64
-import json
-
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection import KeycloakOpsError, admin_path
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._tokens import token_claims
 
 # Roles that imply seeing clients: Keycloak lets manage-clients view what it may manage.
 VIEW_CLIENTS = ('view-clients', 'manage-clients')
@@ -39,17 +37,6 @@ IMPLIED = {
     'manage-identity-providers': ('view-identity-providers',),
     'manage-authorization': ('view-authorization',),
 }
-
-
-def token_claims(token):
-    """The payload of a JWT, unverified (Keycloak verifies it; this only reads what it says), or {}."""
-    try:
-        payload = token.split('.')[1]
-        payload += '=' * (-len(payload) % 4)
-        claims = json.loads(base64.urlsafe_b64decode(payload.encode('ascii')).decode('utf-8'))
-    except (AttributeError, IndexError, ValueError, TypeError, UnicodeError):
-        return {}
-    return claims if isinstance(claims, dict) else {}
 
 
 class AdminRights(object):

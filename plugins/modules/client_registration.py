@@ -273,15 +273,28 @@ secret:
   sample: SHm43QzxHrleuPfYWvwQsyYeRKCkQVYg
 """
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import env_fallback
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._registration import (
-    registration_argument_spec, run_client_registration,
-)
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._module import KeycloakModule
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._registration import run_client_registration
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._registration_metadata import PROVIDERS
 
 
 def main():
-    module = AnsibleModule(argument_spec=registration_argument_spec(), supports_check_mode=True)
+    # No admin login: only the options that reach the server (connection='server').
+    module = KeycloakModule(dict(
+        realm=dict(type='str', default='master'),
+        provider=dict(type='str', choices=list(PROVIDERS), default='default'),
+        state=dict(type='str', choices=['present', 'absent'], default='present'),
+        client_id=dict(type='str', aliases=['clientId']),
+        metadata=dict(type='dict', default={}),
+        entity_descriptor=dict(type='str'),
+        credentials_file=dict(type='path', required=True),
+        initial_access_token=dict(type='str', no_log=True, fallback=(env_fallback, ['KEYCLOAK_INITIAL_ACCESS_TOKEN'])),
+        registration_access_token=dict(type='str', no_log=True),
+        adapter_config_file=dict(type='path'),
+        return_secret=dict(type='bool', default=False),
+    ), connection='server')
     run_client_registration(module)
 
 

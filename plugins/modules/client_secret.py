@@ -209,110 +209,23 @@ clients:
   sample: [{"client_id": "billing-worker", "realm": "apps", "changed": true, "action": "regenerated", "graceful": true}]
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_options import InvalidClient, client_items
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection import (
-    KeycloakOpsError, connect, keycloak_argument_spec,
-)
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._secrets import (
-    DEFAULT_POLICY, DEFAULT_SECRET_EXPIRATION, ITEM_OPTIONS, InvalidSecretOption, SecretRotation, format_duration,
-    items_argument_spec, label, parse_duration,
-)
-
-# Shorter strings are too likely to appear elsewhere in output to be scrubbed as secrets.
-MIN_SCRUBBED_LENGTH = 8
-
-
-def rotation_settings(params):
-    """(max_age, policy) from the options, checked before any request."""
-    durations = dict((name, parse_duration(name, params[name]) if params[name] is not None else None)
-                     for name in ('max_age', 'grace_period', 'secret_expiration'))
-    if params['state'] == 'retired' and any(durations.values()):
-        raise InvalidSecretOption("max_age, grace_period and secret_expiration apply to state=regenerated, not retired")
-    if durations['grace_period'] is None:
-        return durations['max_age'], None
-    expiration = durations['secret_expiration'] or DEFAULT_SECRET_EXPIRATION
-    if durations['grace_period'] >= expiration:
-        raise InvalidSecretOption("grace_period (%s) must be shorter than secret_expiration (%s)"
-                                  % (format_duration(durations['grace_period']), format_duration(expiration)))
-    return durations['max_age'], dict(name=params['rotation_policy'], expiration=expiration, grace=durations['grace_period'])
-
-
-def warn_not_graceful(module, result):
-    """Say plainly when the old secret stops (or would stop) working at once: consumers holding it fail."""
-    if result['action'] != 'regenerated' or result['graceful']:
-        return
-    client = result['client_id']
-    if result['graceful'] is None:
-        module.warn("client '%s': cannot tell whether the old secret would keep working (reading the client "
-                    "policies of realm '%s' needs view-realm)" % (client, result['realm']))
-    elif module.check_mode:
-        module.warn("client '%s': regenerating would stop the old secret at once: no enabled client policy with a "
-                    "secret-rotation executor covers it. Set grace_period for a zero-downtime rotation." % client)
-    else:
-        module.warn("client '%s': the old secret stopped working at once: no client policy with a secret-rotation "
-                    "executor covers the client, or Keycloak runs without the client-secret-rotation feature. "
-                    "Deliver the new secret now; set grace_period for zero-downtime rotations." % client)
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_items import CLIENT_ADDRESS
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._module import KeycloakModule
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._rotation_policy import DEFAULT_POLICY
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._secret_rotation import run_client_secret
 
 
 def main():
-    argument_spec = keycloak_argument_spec()
-    argument_spec.update(items_argument_spec())
-    argument_spec.update(
-        state=dict(type='str', choices=['regenerated', 'retired'], default='regenerated'),
-        max_age=dict(type='raw'),
-        grace_period=dict(type='raw'),
-        secret_expiration=dict(type='raw', no_log=False),
-        rotation_policy=dict(type='str', default=DEFAULT_POLICY),
-    )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           required_one_of=[('client_id', 'clients')], mutually_exclusive=[('client_id', 'clients')],
-                           required_by={'secret_expiration': 'grace_period'})
-    many = module.params['clients'] is not None
-    try:
-        items = client_items(module.params, ITEM_OPTIONS)
-        max_age, policy = rotation_settings(module.params)
-    except (InvalidClient, InvalidSecretOption) as exc:
-        module.fail_json(msg=str(exc))
-    if policy and max_age and max_age >= policy['expiration']:
-        module.warn("max_age (%s) is not shorter than secret_expiration (%s): Keycloak refuses a covered client's "
-                    "secret once it is secret_expiration old, before this task would rotate it"
-                    % (format_duration(max_age), format_duration(policy['expiration'])))
-
-    rotation = SecretRotation(connect(module), module.params['state'], max_age=max_age, policy=policy,
-                              check_mode=module.check_mode)
-    plans = []
-    for index, item in enumerate(items):
-        try:
-            plans.append(rotation.plan(item))
-        except KeycloakOpsError as exc:
-            module.fail_json(msg="%s: %s; nothing was changed" % (label(item, many, index), exc))
-    # Secrets read but not returned (the old and the rotated ones) stay out of every output.
-    module.no_log_values.update(s for p in plans for s in p['reads'] if s and len(s) >= MIN_SCRUBBED_LENGTH)
-    try:
-        rotation.check_rights(plans)
-    except KeycloakOpsError as exc:
-        module.fail_json(msg="%s; nothing was changed" % exc)
-
-    results = []
-    for index, (item, plan) in enumerate(zip(items, plans)):
-        try:
-            result = rotation.apply(plan)
-        except KeycloakOpsError as exc:
-            done = ', '.join(r['client_id'] for r in results if r['changed']) or 'none'
-            module.fail_json(msg="%s: %s (clients already changed in this task: %s)" % (label(item, many, index), exc, done),
-                             clients=[dict((k, v) for k, v in r.items() if k != 'diff') for r in results])
-        warn_not_graceful(module, result)
-        results.append(result)
-
-    diffs = [r.pop('diff') for r in results]
-    output = dict(changed=any(r['changed'] for r in results), clients=results)
-    if module._diff:
-        output['diff'] = [d for d, r in zip(diffs, results) if r['changed']] if many else diffs[0]
-    if not many:
-        output.update((k, v) for k, v in results[0].items() if k != 'changed')
-    module.exit_json(**output)
+    module = KeycloakModule(
+        dict(
+            state=dict(type='str', choices=['regenerated', 'retired'], default='regenerated'),
+            max_age=dict(type='raw'),
+            grace_period=dict(type='raw'),
+            secret_expiration=dict(type='raw', no_log=False),
+            rotation_policy=dict(type='str', default=DEFAULT_POLICY),
+        ),
+        item_options=CLIENT_ADDRESS, required_by={'secret_expiration': 'grace_period'})
+    run_client_secret(module)
 
 
 if __name__ == '__main__':

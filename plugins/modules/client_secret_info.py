@@ -150,39 +150,20 @@ clients:
 
 import time
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_options import InvalidClient, client_items
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection import (
-    KeycloakOpsError, connect, keycloak_argument_spec,
-)
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._secrets import (
-    ITEM_OPTIONS, SecretManager, items_argument_spec, label,
-)
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_items import CLIENT_ADDRESS
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._module import KeycloakModule
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._secrets import SecretManager
 
 
 def main():
-    argument_spec = keycloak_argument_spec()
-    argument_spec.update(items_argument_spec())
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           required_one_of=[('client_id', 'clients')], mutually_exclusive=[('client_id', 'clients')])
-    many = module.params['clients'] is not None
-    try:
-        items = client_items(module.params, ITEM_OPTIONS)
-    except InvalidClient as exc:
-        module.fail_json(msg=str(exc))
-
-    manager = SecretManager(connect(module))
+    module = KeycloakModule(item_options=CLIENT_ADDRESS)
+    items = module.items()
+    manager = SecretManager(module.api)
     results = []
     for index, item in enumerate(items):
-        try:
+        with module.failing(module.label(index, item)):
             results.append(manager.info(item['realm'], item['client_id'], time.time()))
-        except KeycloakOpsError as exc:
-            module.fail_json(msg="%s: %s" % (label(item, many, index), exc))
-    output = dict(changed=False, clients=results)
-    if not many:
-        output.update(results[0])
-    module.exit_json(**output)
+    module.exit_items(results)
 
 
 if __name__ == '__main__':

@@ -308,19 +308,13 @@ clients:
   sample: [{"client_id": "billing-worker", "realm": "apps", "id": "5d1c...", "changed": true, "state": "present"}]
 """
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_module import ClientsModule, run_client_module
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_options import (
-    CONFIDENTIAL_OPTIONS, module_argument_spec,
-)
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection import keycloak_argument_spec
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_module import run_client_module
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_options import CONFIDENTIAL_OPTIONS
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._module import KeycloakModule
 
 
 def main():
-    argument_spec = keycloak_argument_spec()
-    argument_spec.update(module_argument_spec(CONFIDENTIAL_OPTIONS))
-    argument_spec['return_secret'] = dict(type='bool', default=False)
-    module = ClientsModule(CONFIDENTIAL_OPTIONS, argument_spec=argument_spec, supports_check_mode=True,
-                           required_one_of=[('client_id', 'clients')], mutually_exclusive=[('client_id', 'clients')])
+    module = KeycloakModule(dict(return_secret=dict(type='bool', default=False)), item_options=CONFIDENTIAL_OPTIONS)
     run_client_module(module, 'confidential', CONFIDENTIAL_OPTIONS)
 
 

@@ -187,15 +187,12 @@ realm:
   sample: apps
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection import keycloak_argument_spec
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._initial_access import run_initial_access_token
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._initial_access_run import run_initial_access_token
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._module import KeycloakModule
 
 
 def main():
-    argument_spec = keycloak_argument_spec()
-    argument_spec.update(
+    module = KeycloakModule(dict(
         realm=dict(type='str', default='master'),
         state=dict(type='str', choices=['present', 'absent']),
         count=dict(type='int', default=1),
@@ -203,8 +200,7 @@ def main():
         id=dict(type='list', elements='str', aliases=['ids']),
         expired=dict(type='bool', default=False),
         used_up=dict(type='bool', default=False),
-    )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    ))
     run_initial_access_token(module)
 
 

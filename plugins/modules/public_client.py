@@ -127,18 +127,13 @@ clients:
   sample: [{"client_id": "dashboard-spa", "realm": "apps", "changed": false, "state": "present"}]
 """
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_module import ClientsModule, run_client_module
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_options import (
-    PUBLIC_OPTIONS, module_argument_spec,
-)
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection import keycloak_argument_spec
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_module import run_client_module
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_options import PUBLIC_OPTIONS
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._module import KeycloakModule
 
 
 def main():
-    argument_spec = keycloak_argument_spec()
-    argument_spec.update(module_argument_spec(PUBLIC_OPTIONS))
-    module = ClientsModule(PUBLIC_OPTIONS, argument_spec=argument_spec, supports_check_mode=True,
-                           required_one_of=[('client_id', 'clients')], mutually_exclusive=[('client_id', 'clients')])
+    module = KeycloakModule(item_options=PUBLIC_OPTIONS)
     run_client_module(module, 'public', PUBLIC_OPTIONS)
 
 

@@ -96,30 +96,23 @@ realm:
   sample: apps
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection import (
-    KeycloakOpsError, admin_path, connect, find_client, keycloak_argument_spec,
-)
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection import admin_path, find_client
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._module import KeycloakModule
 
 
 def main():
-    argument_spec = keycloak_argument_spec()
-    argument_spec.update(realm=dict(type='str', default='master'), client_id=dict(type='str', required=True))
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = KeycloakModule(dict(realm=dict(type='str', default='master'), client_id=dict(type='str', required=True)))
     realm, client_id = module.params['realm'], module.params['client_id']
-    api = connect(module)
-    try:
-        client = find_client(api, realm, client_id)
+    with module.failing():
+        client = find_client(module.api, realm, client_id)
         if client is None:
             module.fail_json(msg="client '%s' does not exist in realm '%s'; create it first (confidential_client)"
                              % (client_id, realm))
         result = dict(changed=True, client_id=client_id, id=client['id'], realm=realm)
         if module.check_mode:
             module.exit_json(**result)
-        rep = api.post(admin_path(realm, 'clients', client['id'], 'registration-access-token'), expected=(200,))[1]
-    except KeycloakOpsError as exc:
-        module.fail_json(msg=str(exc))
+        path = admin_path(realm, 'clients', client['id'], 'registration-access-token')
+        rep = module.api.post(path, expected=(200,))[1]
     token = (rep or {}).get('registrationAccessToken')
     if not token:
         module.fail_json(msg="Keycloak generated no registration access token for client '%s'" % client_id, **result)

@@ -174,10 +174,14 @@ def test_secrets_inside_clients_items_stay_out_of_output_even_when_the_task_fail
         dict(client_id="item-secret", preset="service", secret="another-given-secret-99"),
     ]), env, verbosity=4)
     assert failed.rc != 0 and "already declared" in failed.output, failed.output[-2000:]
+    # AnsibleModule itself refuses an unknown option before the module runs; the invocation it shows hides them too.
+    refused = run_module("confidential_client", dict(realm=realm, no_such_option=1, clients=[
+        dict(client_id="item-secret", preset="service", secret="tiny-pw")]), env, verbosity=4)
+    assert refused.rc != 0 and "no_such_option" in refused.output, refused.output[-2000:]
     ok = run_module("confidential_client", dict(realm=realm, clients=[
         dict(client_id="item-secret", preset="service", secret="tiny-pw")]), env, diff=True, verbosity=4)
     assert ok.rc == 0, ok.output[-2000:]
-    for run in (failed, ok):
+    for run in (failed, refused, ok):
         assert "tiny-pw" not in run.output and "another-given-secret-99" not in run.output
 
 

@@ -1,7 +1,7 @@
 """Pure logic of the authorization option: declared items, the export's shape, references."""
 import pytest
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._authorization import (
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._authorization_items import (
     InvalidAuthorization, check_references, declared, differing, existing, with_authorization,
 )
 

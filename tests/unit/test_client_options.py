@@ -1,14 +1,17 @@
 """Pure validation and desired-state logic of the client modules."""
 import pytest
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_options import (
-    CONFIDENTIAL_OPTIONS, PUBLIC_OPTIONS, InvalidClient, client_items, desired_state, given_secrets, merged_options,
-    module_argument_spec, representation_changes, validate,
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_items import (
+    client_items, given_secrets, items_argument_spec,
 )
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_options import (
+    CONFIDENTIAL_OPTIONS, PUBLIC_OPTIONS, InvalidClient, desired_state, merged_options, representation_changes,
+)
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_validation import validate
 
 
 def params(options, **given):
-    spec = module_argument_spec(options)
+    spec = items_argument_spec(options)
     values = {k: v.get("default") for k, v in spec.items()}
     values.update(given)
     return values

@@ -1,4 +1,4 @@
-"""ClientsModule registers the secrets inside clients items before AnsibleModule logs its invocation."""
+"""KeycloakModule registers the secrets inside clients items before AnsibleModule logs its invocation or fails."""
 import contextlib
 import json
 
@@ -17,13 +17,12 @@ except ImportError:  # ansible-core 2.18 has no helper: AnsibleModule reads its 
         finally:
             basic._ANSIBLE_ARGS = saved
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_module import ClientsModule, _after_failure
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_options import (
-    CONFIDENTIAL_OPTIONS, module_argument_spec,
-)
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_module import _after_failure
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_options import CONFIDENTIAL_OPTIONS
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection import (
-    KeycloakOpsError, OutcomeUnknown, Unavailable, keycloak_argument_spec,
+    KeycloakOpsError, OutcomeUnknown, Unavailable,
 )
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._module import MIN_SCRUBBED_LENGTH, KeycloakModule
 
 
 @pytest.fixture
@@ -34,10 +33,8 @@ def logged(monkeypatch):
 
 
 def make_module(args):
-    spec = keycloak_argument_spec()
-    spec.update(module_argument_spec(CONFIDENTIAL_OPTIONS))
     with patch_module_args(args):
-        return ClientsModule(CONFIDENTIAL_OPTIONS, argument_spec=spec, supports_check_mode=True)
+        return KeycloakModule(item_options=CONFIDENTIAL_OPTIONS)
 
 
 def test_secrets_of_items_are_not_in_the_invocation_log(logged):
@@ -50,6 +47,55 @@ def test_secrets_of_items_are_not_in_the_invocation_log(logged):
     for message, log_args in logged:
         assert "tiny-pw" not in message and "given-secret-99" not in message
         assert "tiny-pw" not in repr(log_args) and "given-secret-99" not in repr(log_args)
+
+
+def test_a_failing_validation_shows_no_secret_of_an_item(capsys):
+    """AnsibleModule fails in __init__ on a bad top-level option; at -vvv the failure carries the invocation."""
+    with pytest.raises(SystemExit):
+        make_module({
+            "_ansible_inject_invocation": True,
+            "auth_keycloak_url": "http://127.0.0.1:1", "realm": "r", "no_such_option": 1,
+            "clients": [{"client_id": "a", "secret": "tiny-pw"}],
+        })
+    failure = json.loads(capsys.readouterr().out)
+    assert failure["failed"] and "no_such_option" in failure["msg"]
+    assert failure["invocation"]["module_args"]["clients"], "the failure shows the items"
+    assert "tiny-pw" not in json.dumps(failure)
+
+
+def test_hide_keeps_short_found_values_visible_and_declared_ones_hidden():
+    module = make_module({"auth_keycloak_url": "http://127.0.0.1:1", "client_id": "a"})
+    module.hide(["short", "x" * MIN_SCRUBBED_LENGTH, None, 42])
+    module.hide(["pw"], declared=True)
+    assert "x" * MIN_SCRUBBED_LENGTH in module.no_log_values and "pw" in module.no_log_values
+    assert "short" not in module.no_log_values
+
+
+def test_failing_turns_a_one_line_error_into_the_failure_message(capsys):
+    with patch_module_args({"auth_keycloak_url": "http://127.0.0.1:1", "client_id": "a"}):
+        module = KeycloakModule(item_options=CONFIDENTIAL_OPTIONS)
+        with pytest.raises(SystemExit):
+            with module.failing(module.label(0, {"client_id": "a"}), "; nothing was changed"):
+                raise KeycloakOpsError("Keycloak answered HTTP 400")
+    assert json.loads(capsys.readouterr().out)["msg"] == "client 'a': Keycloak answered HTTP 400; nothing was changed"
+
+
+@pytest.mark.parametrize("many", [False, True])
+def test_exit_items_gives_one_or_many_clients_one_shape(capsys, many):
+    args = {"auth_keycloak_url": "http://127.0.0.1:1", "_ansible_diff": True}
+    args.update({"clients": ["a", "b"]} if many else {"client_id": "a"})
+    results = [dict(client_id="a", changed=False, diff=dict(before=1, after=1)),
+               dict(client_id="b", changed=True, diff=dict(before=1, after=2))][:2 if many else 1]
+    with patch_module_args(args):
+        module = KeycloakModule(item_options=CONFIDENTIAL_OPTIONS)
+        with pytest.raises(SystemExit):
+            module.exit_items(results)
+    output = json.loads(capsys.readouterr().out)
+    assert output["changed"] is many and [r["client_id"] for r in output["clients"]] == ["a", "b"][:len(results)]
+    if many:
+        assert output["diff"] == [dict(before=1, after=2)] and "client_id" not in output
+    else:
+        assert output["diff"] == dict(before=1, after=1) and output["client_id"] == "a"
 
 
 class FakeReconciler:

@@ -1,8 +1,9 @@
 import pytest
 
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection import (
-    KeycloakOpsError, admin_path, normalize_base_url, required_role, response_detail,
+    KeycloakOpsError, admin_path, normalize_base_url,
 )
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._http_errors import required_role, response_detail
 
 
 @pytest.mark.parametrize("url,expected", [

@@ -5,13 +5,18 @@ import stat
 
 import pytest
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._initial_access import (
-    InvalidDuration, fingerprint, parse_duration, summary, to_revoke,
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._durations import InvalidDuration, parse_duration
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._initial_access import summary, to_revoke
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._registration_file import (
+    check_writable, read_credentials, write_private_file,
 )
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._registration import (
-    RegistrationError, check_writable, desired_metadata, differences, iat_refusal, matches, policy_refusal,
-    rat_refusal, read_credentials, refusal_message, token_claims, update_body, write_private_file,
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._registration_metadata import (
+    desired_metadata, differences, matches, update_body,
 )
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._registration_refusals import (
+    RegistrationError, iat_refusal, policy_refusal, rat_refusal, refusal_message,
+)
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._tokens import fingerprint, token_claims
 
 NOW = 1795434417
 
@@ -30,13 +35,13 @@ def jwt(**claims):
     ("1h30m", 5400), ("1H30M", 5400), (0, 0), ("0", 0),
 ])
 def test_durations(given, seconds):
-    assert parse_duration(given) == seconds
+    assert parse_duration('expiration', given, allow_zero=True) == seconds
 
 
 @pytest.mark.parametrize("given", ["soon", "1y", "h", "", "1.5h", -1, True, "1h soon"])
 def test_bad_durations(given):
     with pytest.raises(InvalidDuration):
-        parse_duration(given)
+        parse_duration('expiration', given, allow_zero=True)
 
 
 def test_fingerprint_is_short_and_stable():

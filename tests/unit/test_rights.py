@@ -5,7 +5,8 @@ import json
 import pytest
 
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection import KeycloakOpsError
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._rights import AdminRights, token_claims
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._rights import AdminRights
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._tokens import token_claims
 
 
 def jwt(claims):

@@ -3,9 +3,15 @@ import json
 
 import pytest
 
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._durations import (
+    InvalidDuration, format_duration, iso_time, parse_duration,
+)
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._rotation_policy import (
+    POLICY_ATTRIBUTE, covers, policy_key, profile_key, rotation_policy, rotation_profile, upsert,
+)
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._secret_rotation import is_due
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._secrets import (
-    CREATED, POLICY_ATTRIBUTE, InvalidSecretOption, covers, format_duration, is_due, is_masked, is_vault_reference, iso,
-    parse_duration, policy_key, profile_key, rotation_policy, rotation_profile, secret_age, upsert,
+    CREATED, is_masked, is_vault_reference, secret_age,
 )
 
 
@@ -19,7 +25,7 @@ def test_durations(value, seconds):
 
 @pytest.mark.parametrize("value", ["", "abc", "-5", "0", 0, -1, "1.5h", "h", "30m1h", "1 h", True, None, 1.5, "1y"])
 def test_bad_durations_name_the_option(value):
-    with pytest.raises(InvalidSecretOption, match="^grace_period: expected a positive number of seconds"):
+    with pytest.raises(InvalidDuration, match="^grace_period: expected a positive number of seconds"):
         parse_duration("grace_period", value)
 
 
@@ -47,8 +53,8 @@ def test_due_when_max_age_old_or_older_or_unknown():
 
 
 def test_iso_times_are_utc():
-    assert iso(0) == "1970-01-01T00:00:00Z"
-    assert iso(None) is None
+    assert iso_time(0) == "1970-01-01T00:00:00Z"
+    assert iso_time(None) is None
 
 
 def test_masked_values():

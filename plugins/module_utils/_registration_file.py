@@ -1,0 +1,93 @@
+# -*- coding: utf-8 -*-
+# Copyright: keycloak_ops contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# Internal to keycloak_ops.clients: no stability promise. Modules and plugins of other collections
+# must not import it; its names and signatures change whenever the collection needs them to.
+"""The credentials file of a self-registered client (JSON: client id, secret, registration access token), kept
+owner-only: read, checked writable before registering, and replaced atomically."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+import stat
+import tempfile
+
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._registration_refusals import RegistrationError
+
+
+def read_credentials(path):
+    """The stored registration, or None when the file does not exist yet."""
+    try:
+        with open(path) as handle:
+            data = json.load(handle)
+    except (IOError, OSError) as exc:
+        if not os.path.exists(path):
+            return None
+        raise RegistrationError("Cannot read credentials_file %s: %s" % (path, exc))
+    except ValueError:
+        raise RegistrationError("credentials_file %s is not JSON written by client_registration: move it away "
+                                "or choose another path" % path)
+    if not isinstance(data, dict) or not data.get('registration_access_token'):
+        raise RegistrationError("credentials_file %s holds no registration_access_token: move it away or choose "
+                                "another path" % path)
+    return data
+
+
+def private_mode_ok(path):
+    return not stat.S_IMODE(os.stat(path).st_mode) & 0o077
+
+
+def make_private_directories(directory):
+    """Create directory and every missing parent owner-only (os.makedirs gives the parents 0777 minus umask)."""
+    if os.path.isdir(directory):
+        return
+    make_private_directories(os.path.dirname(directory))
+    os.mkdir(directory, 0o700)
+    os.chmod(directory, 0o700)  # the umask may have narrowed it further; 0700 is what the docs promise
+
+
+def check_writable(path):
+    """Fail before registering if the credentials cannot be stored: a registration whose RAT is lost is orphaned."""
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        make_private_directories(directory)
+        handle, probe = tempfile.mkstemp(prefix='.%s.' % os.path.basename(path), dir=directory)
+        os.close(handle)
+        os.unlink(probe)
+    except (IOError, OSError) as exc:
+        raise RegistrationError("Cannot write credentials_file %s: %s; nothing was registered" % (path, exc))
+
+
+def write_private_file(path, data):
+    """Replace path atomically with data as JSON, owner-only from the first byte.
+
+    mkstemp creates the temporary file 0600 in the same directory (so the rename stays on one filesystem and
+    is atomic); fsync before the rename, and of the directory after it, so a crash leaves the old or the new
+    file, never a torn one.
+    """
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        make_private_directories(directory)
+        handle, temporary = tempfile.mkstemp(prefix='.%s.' % os.path.basename(path), dir=directory)
+        try:
+            with os.fdopen(handle, 'w') as stream:
+                json.dump(data, stream, indent=2, sort_keys=True)
+                stream.write('\n')
+                stream.flush()
+                os.fsync(stream.fileno())
+            os.rename(temporary, path)
+        except BaseException:
+            if os.path.exists(temporary):
+                os.unlink(temporary)
+            raise
+        directory_fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(directory_fd)
+        finally:
+            os.close(directory_fd)
+    except (IOError, OSError) as exc:
+        raise RegistrationError("Cannot write %s: %s" % (path, exc))
