@@ -138,7 +138,7 @@ class AuthorizationReconciler(object):
     def _body(kind, name, authz):
         """The representation to send: Keycloak's current fields, overlaid with the declared ones."""
         want, have = authz['items'][kind][name], authz['current'][kind].get(name) or {}
-        body = dict((k, v) for k, v in dict(have, **want).items() if v is not None)
+        body = {k: v for k, v in dict(have, **want).items() if v is not None}
         body['name'] = name
         if kind == 'resources':
             body['scopes'] = [dict(name=s) for s in body.get('scopes') or []]
@@ -152,12 +152,13 @@ class AuthorizationReconciler(object):
     @staticmethod
     def _views(authz):
         """Declared items before and after, only the declared fields, masked like every diff."""
-        before, after = {}, {}
+        before: dict = {}
+        after: dict = {}
         for kind in KINDS:
             for name, want in sorted(authz['items'][kind].items()):
                 have = authz['current'][kind].get(name)
                 # Item names are not secrets (mask() would hide a resource called 'secrets'): mask the fields.
                 if have is not None:
-                    before.setdefault(kind, {})[name] = mask(dict((f, have.get(f)) for f in want))
+                    before.setdefault(kind, {})[name] = mask({f: have.get(f) for f in want})
                 after.setdefault(kind, {})[name] = mask(dict(want))
         return before, after

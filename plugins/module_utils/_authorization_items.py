@@ -68,7 +68,7 @@ def declared(authorization):
     """
     if not authorization:
         return None
-    items = dict((kind, {}) for kind in KINDS)
+    items: dict = {kind: {} for kind in KINDS}
     for name in authorization.get('scopes') or []:
         _add(items, 'scopes', name, {})
     for resource in authorization.get('resources') or []:
@@ -140,7 +140,7 @@ def with_authorization(options):
 
 def existing(export):
     """{kind: {name: fields}} of everything the resource server has, in the shape of declared()."""
-    items = dict((kind, {}) for kind in KINDS)
+    items: dict = {kind: {} for kind in KINDS}
     export = export or {}
     for scope in export.get('scopes') or []:
         items['scopes'][scope['name']] = {}
@@ -148,13 +148,13 @@ def existing(export):
         items['resources'][resource['name']] = dict(
             displayName=resource.get('displayName'), type=resource.get('type'),
             uris=sorted(set(resource.get('uris') or [])),
-            scopes=sorted(set(s['name'] for s in resource.get('scopes') or [])))
+            scopes=sorted({s['name'] for s in resource.get('scopes') or []}))
     for policy in export.get('policies') or []:
         config = policy.get('config') or {}
         fields = dict(type=policy.get('type'), description=policy.get('description'), logic=policy.get('logic'),
                       decisionStrategy=policy.get('decisionStrategy'))
         if policy.get('type') == 'role':
-            fields['roles'] = sorted(set(r['id'] for r in _json_list(config.get('roles'))))
+            fields['roles'] = sorted({r['id'] for r in _json_list(config.get('roles'))})
         elif policy.get('type') == 'client':
             fields['clients'] = sorted(set(_json_list(config.get('clients'))))
         elif policy.get('type') in ('scope', 'resource'):
@@ -209,7 +209,7 @@ def check_references(items, current):
 
 
 def _scopes_of(resources, items, current):
-    scopes = set()
+    scopes: set = set()
     for resource in resources:
         fields = items['resources'].get(resource)
         if fields is None or fields.get('scopes') is None:

@@ -26,7 +26,7 @@ LABEL_LENGTH = 60
 
 def items_argument_spec(item_options):
     """Top-level module options: the per-client options (also defaults for each item of O(clients)) and the list."""
-    spec = dict((k, dict(v)) for k, v in item_options.items())
+    spec = {k: dict(v) for k, v in item_options.items()}
     spec['realm']['default'] = 'master'
     if 'state' in spec:
         spec['state']['default'] = 'present'
@@ -40,16 +40,17 @@ def client_items(params, client_options):
     Top-level client options are defaults for every item, like module_defaults for one task.
     Raises InvalidClient naming the item index.
     """
-    defaults = dict((k, params.get(k)) for k in client_options if params.get(k) is not None)
+    defaults = {k: params.get(k) for k in client_options if params.get(k) is not None}
     if params.get('clients') is None:
         if not params.get('client_id'):
             raise InvalidClient("one of client_id or clients is required")
-        return [dict((k, params.get(k)) for k in client_options)]
+        return [{k: params.get(k) for k in client_options}]
     if params.get('client_id'):
         raise InvalidClient("client_id and clients are mutually exclusive: put every client in clients")
     if not params['clients']:
         raise InvalidClient("clients is empty: give at least one client")
-    items, seen = [], {}
+    items: list = []
+    seen: dict = {}
     validator = ArgumentSpecValidator(client_options)
     for index, raw in enumerate(params['clients']):
         where = 'clients[%d]' % index
@@ -79,8 +80,8 @@ def given_secrets(raw_items, client_options):
     for name, spec in client_options.items():
         if spec.get('no_log'):
             names.update([name] + list(spec.get('aliases') or []))
-    return set(str(value) for item in raw_items or [] if isinstance(item, dict)
-               for key, value in item.items() if key in names and value)
+    return {str(value) for item in raw_items or [] if isinstance(item, dict)
+               for key, value in item.items() if key in names and value}
 
 
 def item_label(index, item, many):

@@ -122,7 +122,7 @@ def desired_state(options, kind):
     for option, field in FIELD_OF_OPTION.items():
         if options.get(option) is not None:
             rep[field] = options[option]
-    attributes = dict((k, _attribute_value(v)) for k, v in (options.get('attributes') or {}).items())
+    attributes = {k: _attribute_value(v) for k, v in (options.get('attributes') or {}).items()}
     for option, attribute in ATTRIBUTE_OF_OPTION.items():
         value = options.get(option)
         if option == 'pkce_method' and value == 'none':
@@ -148,7 +148,7 @@ def desired_state(options, kind):
 
 
 def _mapper(mapper):
-    config = dict((k, _attribute_value(v)) for k, v in (mapper.get('config') or {}).items())
+    config = {k: _attribute_value(v) for k, v in (mapper.get('config') or {}).items()}
     return dict(name=mapper['name'], protocol=mapper.get('protocol', 'openid-connect'),
                 protocolMapper=mapper.get('protocolMapper') or mapper.get('protocol_mapper'), config=config)
 
@@ -176,7 +176,7 @@ def representation_changes(desired_rep, current_rep):
     for field, want in desired_rep.items():
         if field == 'attributes':
             have_attributes = current_rep.get('attributes') or {}
-            differing = dict((k, v) for k, v in want.items() if not _same_attribute(k, v, have_attributes.get(k)))
+            differing = {k: v for k, v in want.items() if not _same_attribute(k, v, have_attributes.get(k))}
             if differing:
                 changes['attributes'] = differing
         elif not _same(field, want, current_rep.get(field)):

@@ -18,7 +18,7 @@ try:
     from requests import exceptions as requests_errors
 except ImportError:
     # Hosts that only self-register have no requests; only the admin API session needs it (_connection.py).
-    requests_errors = None
+    requests_errors = None  # type: ignore[assignment]
 
 ERROR_TEXT_LIMIT = 300
 

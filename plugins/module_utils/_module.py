@@ -38,7 +38,7 @@ def connection_argument_spec(connection):
         return {}
     spec = keycloak_argument_spec()
     if connection == 'server':
-        return dict((name, spec[name]) for name in SERVER_OPTIONS)
+        return {name: spec[name] for name in SERVER_OPTIONS}
     return spec
 
 

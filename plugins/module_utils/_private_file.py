@@ -37,19 +37,19 @@ def file_state(path):
     except OSError as exc:
         if exc.errno == 2:
             return None, None, None, None
-        raise PrivateFileError('Cannot read %s: %s' % (path, exc.strerror))
+        raise PrivateFileError('Cannot read %s: %s' % (path, exc.strerror)) from exc
     if not stat.S_ISREG(info.st_mode):
         raise PrivateFileError('Cannot write %s: it exists and is not a regular file' % path)
     try:
         with open(path, 'rb') as stream:
             return stream.read(), stat.S_IMODE(info.st_mode), info.st_uid, info.st_gid
     except (IOError, OSError) as exc:
-        raise PrivateFileError('Cannot read %s: %s' % (path, exc.strerror))
+        raise PrivateFileError('Cannot read %s: %s' % (path, exc.strerror)) from exc
 
 
 def missing_directories(path):
     """The directories above path that do not exist, outermost first."""
-    missing = []
+    missing: list = []
     directory = os.path.dirname(os.path.abspath(path))
     while not os.path.isdir(directory):
         missing.insert(0, directory)
@@ -68,7 +68,7 @@ def make_directories(directories, mode, uid, gid):
             os.chown(directory, uid, gid)
             os.chmod(directory, mode)
         except (IOError, OSError) as exc:
-            raise PrivateFileError('Cannot create directory %s: %s' % (directory, exc.strerror))
+            raise PrivateFileError('Cannot create directory %s: %s' % (directory, exc.strerror)) from exc
 
 
 def write_private(path, data, mode, uid, gid):
@@ -97,7 +97,7 @@ def write_private(path, data, mode, uid, gid):
         os.rename(temporary, path)
         temporary = None
     except (IOError, OSError) as exc:
-        raise PrivateFileError('Cannot write %s: %s' % (path, exc.strerror))
+        raise PrivateFileError('Cannot write %s: %s' % (path, exc.strerror)) from exc
     finally:
         if temporary and os.path.exists(temporary):
             os.unlink(temporary)
@@ -109,7 +109,7 @@ def set_attributes(path, mode, uid, gid):
         os.chown(path, uid, gid)
         os.chmod(path, mode)
     except (IOError, OSError) as exc:
-        raise PrivateFileError('Cannot set owner/mode of %s: %s' % (path, exc.strerror))
+        raise PrivateFileError('Cannot set owner/mode of %s: %s' % (path, exc.strerror)) from exc
 
 
 def masked_previous(previous, new, secrets):
@@ -117,13 +117,13 @@ def masked_previous(previous, new, secrets):
     that differ only where the new content holds a secret show that value as the previous secret, masked; any
     other line is hidden, since it may hold a secret nobody told us about."""
     new_lines = new.splitlines()
-    shown = dict((line, masked(line, secrets)) for line in new_lines)
+    shown = {line: masked(line, secrets) for line in new_lines}
     patterns = []
     for line in new_lines:
         view = masked(line, secrets)
         if MASK in view:
-            regex = '^' + '(.+?)'.join(re.escape(part) for part in view.split(MASK)) + '$'
-            patterns.append((re.compile(regex), view.replace(MASK, PREVIOUS)))
+            pattern = '^' + '(.+?)'.join(re.escape(part) for part in view.split(MASK)) + '$'
+            patterns.append((re.compile(pattern), view.replace(MASK, PREVIOUS)))
     out = []
     for line in previous.splitlines():
         if line in shown:

@@ -132,7 +132,7 @@ class SelfRegistration(object):
                 except RegistrationError as exc:
                     raise RegistrationError("%s. Client '%s' is registered, but its current registration access token "
                                             "is lost: ask an admin to regenerate it and pass it as "
-                                            "registration_access_token" % (exc, client_id))
+                                            "registration_access_token" % (exc, client_id)) from exc
             self.stored = new
         self.rotated = self.rotated or rotated
         self.rat, self.where = rat, 'stored in %s' % self.path
@@ -216,7 +216,7 @@ class SelfRegistration(object):
             return
         config = self.service.install(self.rat, self.client_id, self.where)
         try:
-            with open(path) as handle:
+            with open(path, encoding='utf-8') as handle:
                 unchanged = json.load(handle) == config and private_mode_ok(path)
         except (IOError, OSError, ValueError):
             unchanged = False
@@ -233,7 +233,7 @@ class SelfRegistration(object):
                              % ', '.join(ignored))
 
     def _view(self, current):
-        return dict((key, current.get(key)) for key in self.desired)
+        return {key: current.get(key) for key in self.desired}
 
     def result(self, current, before):
         stored = self.stored or {}

@@ -22,15 +22,15 @@ from ansible_collections.keycloak_ops.clients.plugins.module_utils._registration
 def read_credentials(path):
     """The stored registration, or None when the file does not exist yet."""
     try:
-        with open(path) as handle:
+        with open(path, encoding='utf-8') as handle:
             data = json.load(handle)
     except (IOError, OSError) as exc:
         if not os.path.exists(path):
             return None
-        raise RegistrationError("Cannot read credentials_file %s: %s" % (path, exc))
+        raise RegistrationError("Cannot read credentials_file %s: %s" % (path, exc)) from exc
     except ValueError:
         raise RegistrationError("credentials_file %s is not JSON written by client_registration: move it away "
-                                "or choose another path" % path)
+                                "or choose another path" % path) from None
     if not isinstance(data, dict) or not data.get('registration_access_token'):
         raise RegistrationError("credentials_file %s holds no registration_access_token: move it away or choose "
                                 "another path" % path)
@@ -59,7 +59,7 @@ def check_writable(path):
         os.close(handle)
         os.unlink(probe)
     except (IOError, OSError) as exc:
-        raise RegistrationError("Cannot write credentials_file %s: %s; nothing was registered" % (path, exc))
+        raise RegistrationError("Cannot write credentials_file %s: %s; nothing was registered" % (path, exc)) from exc
 
 
 def write_private_file(path, data):
@@ -90,4 +90,4 @@ def write_private_file(path, data):
         finally:
             os.close(directory_fd)
     except (IOError, OSError) as exc:
-        raise RegistrationError("Cannot write %s: %s" % (path, exc))
+        raise RegistrationError("Cannot write %s: %s" % (path, exc)) from exc

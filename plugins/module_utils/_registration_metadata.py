@@ -66,7 +66,7 @@ def entity_id(descriptor):
     try:
         root = ElementTree.fromstring(descriptor.strip().encode('utf-8'))
     except ElementTree.ParseError as exc:
-        raise RegistrationError("entity_descriptor is not well-formed XML (%s): give the SP's SAML 2.0 metadata" % exc)
+        raise RegistrationError("entity_descriptor is not well-formed XML (%s): give the SP's SAML 2.0 metadata" % exc) from exc
     if root.tag.rsplit('}', 1)[-1] != 'EntityDescriptor' or not root.get('entityID'):
         raise RegistrationError("entity_descriptor is not a SAML 2.0 EntityDescriptor with an entityID: give the SP's "
                                 "metadata (md:EntityDescriptor)")

@@ -82,22 +82,22 @@ class RegistrationService(object):
         except HTTPError as exc:
             status, raw = exc.code, exc.read() if exc.fp else b''
         except SSLValidationError as exc:
-            raise KeycloakOpsError(tls_error_message(self.base_url, exc))
+            raise KeycloakOpsError(tls_error_message(self.base_url, exc)) from exc
         except URLError as exc:
             if isinstance(exc.reason, ssl.SSLError):
-                raise KeycloakOpsError(tls_error_message(self.base_url, exc.reason))
+                raise KeycloakOpsError(tls_error_message(self.base_url, exc.reason)) from exc
             if isinstance(exc.reason, socket.timeout):
-                raise KeycloakOpsError(timeout_message(self.base_url, self.timeout))
-            raise KeycloakOpsError("Cannot reach Keycloak at %s: %s" % (self.base_url, one_line(exc.reason, 160)))
+                raise KeycloakOpsError(timeout_message(self.base_url, self.timeout)) from exc
+            raise KeycloakOpsError("Cannot reach Keycloak at %s: %s" % (self.base_url, one_line(exc.reason, 160))) from exc
         except socket.timeout:
             if method != 'GET':
-                raise LostAnswer("no answer within %s seconds (connection_timeout)" % self.timeout)
-            raise KeycloakOpsError(timeout_message(self.base_url, self.timeout))
+                raise LostAnswer("no answer within %s seconds (connection_timeout)" % self.timeout) from None
+            raise KeycloakOpsError(timeout_message(self.base_url, self.timeout)) from None
         except (IOError, OSError, http_client.HTTPException) as exc:
             # urllib wraps failures before the request left in URLError (above); these came after it was sent.
             if method != 'GET':
-                raise LostAnswer("the connection broke before the answer arrived (%s)" % one_line(repr(exc), 80))
-            raise KeycloakOpsError("Cannot reach Keycloak at %s: %s" % (self.base_url, one_line(exc, 160)))
+                raise LostAnswer("the connection broke before the answer arrived (%s)" % one_line(repr(exc), 80)) from exc
+            raise KeycloakOpsError("Cannot reach Keycloak at %s: %s" % (self.base_url, one_line(exc, 160))) from exc
         text = to_text(raw or b'', errors='surrogate_or_replace')
         try:
             return status, json.loads(text) if text else None
@@ -116,7 +116,7 @@ class RegistrationService(object):
                                  "but %s, so it was not sent again; %s" % (
                                      kind, client_id or named or '?', method, '/' + '/'.join(parts), self.base_url, exc,
                                      LOST_ANSWER_ADVICE[kind] % dict(client=client_id or named or '?',
-                                                                     realm=self.realm)))
+                                                                     realm=self.realm))) from exc
         if status in (200, 201, 204):
             return data
         named = body.get(CLIENT_ID_KEY[self.provider]) if isinstance(body, dict) else None

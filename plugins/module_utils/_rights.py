@@ -92,7 +92,7 @@ class AdminRights(object):
             return None
         mapped = self.api.get(admin_path(auth_realm, 'users', subject, 'role-mappings', 'clients', found[0]['id'],
                                          'composite')) or []
-        return set(r.get('name') for r in mapped)
+        return {r.get('name') for r in mapped}
 
     def require(self, realm, needed, why):
         """Fail unless the identity holds one of the roles in needed (a name or a tuple of alternatives)."""
@@ -113,7 +113,8 @@ class AdminRights(object):
         """
         why = "reading clients needs (with query-clients alone Keycloak hides them)"
         if self.roles(realm) is not None:
-            return self.require(realm, VIEW_CLIENTS, why)
+            self.require(realm, VIEW_CLIENTS, why)
+            return
         if realm not in self._can_view:
             self.requests += 1
             owner = 'master-realm' if realm == 'master' else 'realm-management'

@@ -48,7 +48,7 @@ def rotation_policy(name):
 
 
 def profile_key(profile):
-    return [(e.get('executor'), dict((k, str(v)) for k, v in (e.get('configuration') or {}).items()))
+    return [(e.get('executor'), {k: str(v) for k, v in (e.get('configuration') or {}).items()})
             for e in profile.get('executors') or []]
 
 
@@ -114,7 +114,7 @@ def covers(policies, profiles, client):
 
     Keycloak applies a policy whose conditions all vote yes; conditions this cannot evaluate count as no.
     """
-    by_name = dict((p.get('name'), p) for p in profiles)
+    by_name = {p.get('name'): p for p in profiles}
     for policy in policies:
         if not policy.get('enabled') or not any(grace_of(by_name.get(n)) > 0 for n in policy.get('profiles') or []):
             continue

@@ -84,6 +84,6 @@ def run_secret_file(module):
                                before=masked_previous(old_text, new_text, secrets), after=masked(new_text, secrets))]
         if attributes_changed:
             result['diff'].append(dict(
-                before=dict(path=path, mode='%04o' % current_mode, owner=current_uid, group=current_gid),
+                before=dict(path=path, mode='%04o' % (current_mode or 0), owner=current_uid, group=current_gid),
                 after=dict(path=path, mode='%04o' % mode, owner=uid, group=gid)))
     module.exit_json(**result)

@@ -120,7 +120,7 @@ class SecretRotation(object):
         before = self._view(plan, plan['client'])
         # The realm's profile and policy are written once, by (and reported as a change of) its first client.
         planned = self.realm_policies.get(plan['realm'])
-        plan['write_policy'] = bool(planned) and not planned['claimed'] and self.realm_policy_changed(plan['realm'])
+        plan['write_policy'] = bool(planned and not planned['claimed'] and self.realm_policy_changed(plan['realm']))
         if planned:
             planned['claimed'] = True
         if not self.check_mode:
@@ -187,8 +187,8 @@ class SecretRotation(object):
 
 def rotation_settings(params):
     """(max_age, policy) from the options, checked before any request."""
-    durations = dict((name, parse_duration(name, params[name]) if params[name] is not None else None)
-                     for name in ('max_age', 'grace_period', 'secret_expiration'))
+    durations = {name: parse_duration(name, params[name]) if params[name] is not None else None
+                     for name in ('max_age', 'grace_period', 'secret_expiration')}
     if params['state'] == 'retired' and any(durations.values()):
         raise InvalidSecretOption("max_age, grace_period and secret_expiration apply to state=regenerated, not retired")
     if durations['grace_period'] is None:
@@ -238,7 +238,7 @@ def run_client_secret(module):
     with module.failing(suffix='; nothing was changed'):
         rotation.check_rights(plans)
 
-    results = []
+    results: list = []
     for index, (item, plan) in enumerate(zip(items, plans)):
         try:
             result = rotation.apply(plan)
@@ -246,7 +246,7 @@ def run_client_secret(module):
             done = ', '.join(r['client_id'] for r in results if r['changed']) or 'none'
             module.fail_json(msg="%s: %s (clients already changed in this task: %s)"
                                  % (module.label(index, item), exc, done),
-                             clients=[dict((k, v) for k, v in r.items() if k != 'diff') for r in results])
+                             clients=[{k: v for k, v in r.items() if k != 'diff'} for r in results])
         warn_not_graceful(module, result)
         results.append(result)
     module.exit_items(results)

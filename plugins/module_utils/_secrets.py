@@ -34,7 +34,8 @@ ROTATED_EXPIRES = 'client.secret.rotated.expiration.time'
 
 def epoch(attributes, key):
     try:
-        return int((attributes or {}).get(key))
+        value = (attributes or {}).get(key)
+        return None if value is None else int(value)
     except (TypeError, ValueError):
         return None
 
