@@ -155,14 +155,7 @@ def test_masked_secret_fails_naming_manage_clients(keycloak, realm, oracle, env)
     message = run.result["msg"]
     assert "'manage-clients'" in message and "masked" in message and "client 'viewer-only'" in message, message
     assert "secret" not in run.result or run.result.get("secret") is None
-    playbook = write_playbook("""
-- hosts: localhost
-  connection: local
-  gather_facts: false
-  tasks:
-    - ansible.builtin.debug:
-        msg: "{{ lookup('keycloak_ops.clients.client_secret', 'masked-target', realm='%s') | length }}"
-""" % realm)
+    playbook = debug_playbook("lookup('keycloak_ops.clients.client_secret', 'masked-target', realm='%s') | length" % realm)
     looked_up = run_playbook(playbook, viewer_env)
     assert looked_up.rc != 0 and "'manage-clients'" in looked_up.output, looked_up.output
 
@@ -314,6 +307,18 @@ def write_playbook(text):
     return path
 
 
+def debug_playbook(expression):
+    """A playbook whose one task shows the expression, templated on localhost."""
+    return write_playbook("""
+- hosts: localhost
+  connection: local
+  gather_facts: false
+  tasks:
+    - ansible.builtin.debug:
+        msg: "{{ %s }}"
+""" % expression)
+
+
 def test_lookup_returns_secrets_with_env_credentials(realm, oracle, env, tmp_path):
     secrets = [make_client(oracle, name) for name in ("look-a", "look-b")]
     playbook = write_playbook("""
@@ -336,14 +341,7 @@ def test_lookup_returns_secrets_with_env_credentials(realm, oracle, env, tmp_pat
     assert run.rc == 0, run.output
     assert (tmp_path / "one").read_text() == secrets[0]
     assert (tmp_path / "both").read_text() == ",".join(secrets)
-    missing = write_playbook("""
-- hosts: localhost
-  connection: local
-  gather_facts: false
-  tasks:
-    - ansible.builtin.debug:
-        msg: "{{ lookup('keycloak_ops.clients.client_secret', 'look-nope', realm='%s') }}"
-""" % realm)
+    missing = debug_playbook("lookup('keycloak_ops.clients.client_secret', 'look-nope', realm='%s')" % realm)
     failed = run_playbook(missing, env)
     assert failed.rc != 0 and "client_secret lookup: client 'look-nope': no such client" in failed.output, failed.output
     no_url = dict(env)

@@ -19,29 +19,28 @@ def connection_params(**given):
     return params
 
 
+def service_account_client(oracle, client_id, realm_management_roles):
+    """A confidential client whose service account holds the given realm-management roles: (client_id, secret)."""
+    oracle.create_client({"clientId": client_id, "publicClient": False, "serviceAccountsEnabled": True,
+                          "standardFlowEnabled": False})
+    uuid = oracle.get_client_id(client_id)
+    user = oracle.get_client_service_account_user(uuid)
+    realm_management = oracle.get_client_id("realm-management")
+    roles = [oracle.get_client_role(realm_management, name) for name in realm_management_roles]
+    oracle.assign_client_role(user["id"], realm_management, roles)
+    return client_id, oracle.get_client_secrets(uuid)["value"]
+
+
 @pytest.fixture(scope="module")
 def automation_client(keycloak, realm, oracle):
     """A service-account client with manage-clients in the test realm: how AWX should log in."""
-    oracle.create_client({"clientId": "automation", "publicClient": False, "serviceAccountsEnabled": True,
-                          "standardFlowEnabled": False})
-    uuid = oracle.get_client_id("automation")
-    user = oracle.get_client_service_account_user(uuid)
-    realm_management = oracle.get_client_id("realm-management")
-    roles = [oracle.get_client_role(realm_management, name) for name in ("manage-clients", "view-realm")]
-    oracle.assign_client_role(user["id"], realm_management, roles)
-    return "automation", oracle.get_client_secrets(uuid)["value"]
+    return service_account_client(oracle, "automation", ("manage-clients", "view-realm"))
 
 
 @pytest.fixture(scope="module")
 def viewer_client(keycloak, realm, oracle):
     """A service account that may only view clients, to provoke a 403."""
-    oracle.create_client({"clientId": "viewer", "publicClient": False, "serviceAccountsEnabled": True,
-                          "standardFlowEnabled": False})
-    uuid = oracle.get_client_id("viewer")
-    user = oracle.get_client_service_account_user(uuid)
-    realm_management = oracle.get_client_id("realm-management")
-    oracle.assign_client_role(user["id"], realm_management, [oracle.get_client_role(realm_management, "view-clients")])
-    return "viewer", oracle.get_client_secrets(uuid)["value"]
+    return service_account_client(oracle, "viewer", ("view-clients",))
 
 
 def spa(realm, client_id):

@@ -31,6 +31,12 @@ CLIENT_ID = "mlflow-tracking"
 MLFLOW_KEYS = {"OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET", "OIDC_TOKEN_URL"}
 
 
+def credentials_and_secret():
+    """Credentials as provision hands them over, and the one secret in them."""
+    given = credentials()
+    return given, given[CLIENT_ID]["client_secret"]
+
+
 def credentials(secret=None):
     secret = secret or "s3cr3t-" + uuid.uuid4().hex
     return {CLIENT_ID: dict(client_id=CLIENT_ID, client_secret=secret,
@@ -118,9 +124,7 @@ def test_hashi_vault_create_unchanged_update_and_check(hashi_vault, vault_admin,
     path = "apps/%s/oidc" % unique("mlflow")  # nothing exists under apps/<name>/ yet
     target = [dict(client_id=CLIENT_ID, path=path, preset="mlflow")]
     env = vault_env(hashi_vault.token)
-    first_credentials, rotated_credentials = credentials(), credentials()
-    first_secret = first_credentials[CLIENT_ID]["client_secret"]
-    rotated_secret = rotated_credentials[CLIENT_ID]["client_secret"]
+    (first_credentials, first_secret), (rotated_credentials, rotated_secret) = credentials_and_secret(), credentials_and_secret()
 
     created = deliver(tmp_path, env, deliver_credentials=first_credentials, deliver_hashi_vault=target)
     assert created.rc == 0, created.output[-4000:]
@@ -294,9 +298,7 @@ def test_kubernetes_secret_created_unchanged_updated_and_check(kube_apiserver, k
     target = [dict(client_id=CLIENT_ID, name="mlflow-oidc", namespace=namespace, preset="mlflow",
                    labels={"app": "mlflow"}, annotations={"reloader.stakater.com/match": "true"})]
     env = kube_env(kube_apiserver.kubeconfig)
-    first_credentials, rotated_credentials = credentials(), credentials()
-    first_secret = first_credentials[CLIENT_ID]["client_secret"]
-    rotated_secret = rotated_credentials[CLIENT_ID]["client_secret"]
+    (first_credentials, first_secret), (rotated_credentials, rotated_secret) = credentials_and_secret(), credentials_and_secret()
 
     created = deliver(tmp_path, env, deliver_credentials=first_credentials, deliver_kubernetes=target)
     assert created.rc == 0, created.output[-4000:]
