@@ -74,8 +74,9 @@ from ansible.plugins.lookup import LookupBase
 from ansible.utils.unsafe_proxy import wrap_var
 
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection import (
-    KEYCLOAK_IMPORT_ERROR, KeycloakAPI, KeycloakOpsError, keycloak_argument_spec,
+    KEYCLOAK_IMPORT_ERROR, KeycloakAPI, KeycloakOpsError,
 )
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection_options import keycloak_argument_spec
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._secrets import SecretManager
 
 

@@ -16,7 +16,7 @@ __metaclass__ = type
 
 import ipaddress
 
-from ansible.module_utils.six.moves.urllib.parse import urlsplit
+from urllib.parse import urlsplit
 
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_options import (
     ATTRIBUTE_OF_OPTION, InvalidClient,

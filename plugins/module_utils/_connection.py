@@ -12,18 +12,21 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
-import os
 import traceback
+from typing import Optional
 
-from ansible.module_utils.basic import env_fallback, missing_required_lib
-from ansible.module_utils.six.moves.urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._errors import OneLineError
+from ansible.module_utils.basic import missing_required_lib
+
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection_options import check_files, normalize_base_url
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._errors import KeycloakOpsError, OutcomeUnknown, Unavailable
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._http_errors import (
     connect_reason, connection_error_message, one_line, request_never_sent, required_role, response_detail,
     says_realm_missing,
 )
 
+KEYCLOAK_IMPORT_ERROR: Optional[str] = None
 try:
     from keycloak import KeycloakOpenIDConnection
     from keycloak.connection import ConnectionManager
@@ -31,8 +34,6 @@ try:
     from urllib3.util.retry import Retry
 except ImportError:
     KEYCLOAK_IMPORT_ERROR = traceback.format_exc()
-else:
-    KEYCLOAK_IMPORT_ERROR = None
 
 RETRIED_STATUSES = (502, 503, 504)
 RETRY_COUNT = 3
@@ -41,70 +42,13 @@ RETRY_COUNT = 3
 # twice. A POST is retried only when the connection failed before the request was sent (urllib3's connect
 # counter), which never reached Keycloak. See docs/retries.md.
 RETRIED_METHODS = frozenset(('GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS'))
-# Options naming files that requests opens; checked first so a wrong path is named, not an errno.
-FILE_OPTIONS = (('ca_path', 'KEYCLOAK_CA_PATH'), ('client_cert', 'KEYCLOAK_CLIENT_CERT'),
-                ('client_key', 'KEYCLOAK_CLIENT_KEY'))
 # Keycloak's token lifetime bounds a given token; we cannot renew it, so treat it as long-lived.
 GIVEN_TOKEN_LIFETIME = 10 * 365 * 24 * 3600
-
-
-def keycloak_argument_spec():
-    """Connection options shared by every module and lookup (documented in doc_fragments/keycloak.py)."""
-    return dict(
-        auth_keycloak_url=dict(type='str', aliases=['url'], required=True, no_log=False,
-                               fallback=(env_fallback, ['KEYCLOAK_URL'])),
-        auth_realm=dict(type='str', fallback=(env_fallback, ['KEYCLOAK_REALM'])),
-        auth_client_id=dict(type='str', fallback=(env_fallback, ['KEYCLOAK_CLIENT_ID'])),
-        auth_client_secret=dict(type='str', no_log=True, fallback=(env_fallback, ['KEYCLOAK_CLIENT_SECRET'])),
-        auth_username=dict(type='str', aliases=['username'], fallback=(env_fallback, ['KEYCLOAK_USER'])),
-        auth_password=dict(type='str', aliases=['password'], no_log=True,
-                           fallback=(env_fallback, ['KEYCLOAK_PASSWORD'])),
-        token=dict(type='str', no_log=True, fallback=(env_fallback, ['KEYCLOAK_ACCESS_TOKEN'])),
-        validate_certs=dict(type='bool', default=True),
-        ca_path=dict(type='path', fallback=(env_fallback, ['KEYCLOAK_CA_PATH'])),
-        client_cert=dict(type='path', fallback=(env_fallback, ['KEYCLOAK_CLIENT_CERT'])),
-        client_key=dict(type='path', no_log=False, fallback=(env_fallback, ['KEYCLOAK_CLIENT_KEY'])),
-        connection_timeout=dict(type='int', default=10),
-    )
-
-
-class KeycloakOpsError(OneLineError):
-    """A failure already phrased as the one line a person reads."""
-
-
-class Unavailable(KeycloakOpsError):
-    """Keycloak could not be reached or did not answer for itself (502/503/504): not a refusal of the request."""
-
-
-class OutcomeUnknown(Unavailable):
-    """A write was sent and its answer lost: Keycloak may or may not have done it, and it is not sent again."""
 
 
 def segment(value):
     """Quote one path segment: client ids may hold '/', ':' or spaces."""
     return quote(str(value), safe='')
-
-
-def normalize_base_url(url):
-    """Keep any path prefix: python-keycloak joins with urljoin, which drops a prefix without '/'."""
-    parts = urlsplit(url or '')
-    if parts.scheme not in ('http', 'https') or not parts.netloc:
-        raise KeycloakOpsError("auth_keycloak_url %r is not an http(s) URL such as https://sso.example.com" % (url,))
-    return url.rstrip('/') + '/'
-
-
-def check_files(params):
-    """Fail with the option and the path when a TLS file option names a file that cannot be read."""
-    for option, variable in FILE_OPTIONS:
-        path = params.get(option)
-        if not path:
-            continue
-        if not os.path.isfile(path):
-            raise KeycloakOpsError("%s (or %s): file '%s' does not exist" % (option, variable, path))
-        if not os.access(path, os.R_OK):
-            raise KeycloakOpsError("%s (or %s): file '%s' is not readable by this user" % (option, variable, path))
-    if params.get('client_key') and not params.get('client_cert'):
-        raise KeycloakOpsError("client_key is set without client_cert: give the certificate too")
 
 
 class KeycloakAPI(object):
@@ -135,11 +79,11 @@ class KeycloakAPI(object):
             verify=verify,
             cert=cert,
             timeout=self.timeout,
-            max_retries=retry,
+            max_retries=retry,  # type: ignore[arg-type]  # typed int, handed on to requests' HTTPAdapter
         )
         # python-keycloak adds POST to the allowed methods of the Retry it is given: mount a copy without it.
         for adapter in self.connection._s.adapters.values():
-            adapter.max_retries = retry.new(allowed_methods=RETRIED_METHODS)
+            adapter.max_retries = retry.new(allowed_methods=RETRIED_METHODS)  # type: ignore[attr-defined]
         if given_token:
             self.connection.grant_type = None
         self.auth_mode = 'token' if given_token else self.connection.grant_type
@@ -163,9 +107,9 @@ class KeycloakAPI(object):
         try:
             self.connection.get_token()
         except KeycloakConnectionError as exc:
-            raise KeycloakOpsError(connection_error_message(exc, self.base_url, self.timeout))
+            raise KeycloakOpsError(connection_error_message(exc, self.base_url, self.timeout)) from exc
         except KeycloakError as exc:
-            raise KeycloakOpsError(self._login_error(exc))
+            raise KeycloakOpsError(self._login_error(exc)) from exc
 
     def access_token(self):
         token = self.connection.token or {}
@@ -182,7 +126,7 @@ class KeycloakAPI(object):
             return "Realm '%s' (auth_realm) does not exist on %s" % (self.auth_realm, self.base_url)
         if code in (400, 401):
             return ("Keycloak rejected the %s login of %s in realm '%s' (HTTP %s %s): check the credentials"
-                    % (self.auth_mode.replace('_', '-'), self.identity, self.auth_realm, code, detail))
+                    % ((self.auth_mode or '').replace('_', '-'), self.identity, self.auth_realm, code, detail))
         return "Login to %s failed with HTTP %s: %s" % (self.base_url, code, detail)
 
     # -- requests -----------------------------------------------------------------------------
@@ -216,11 +160,11 @@ class KeycloakAPI(object):
                     "the outcome of %s %s is unknown: the request was sent but the connection to %s broke before "
                     "Keycloak's answer arrived (%s), so it was not sent again; %s"
                     % (method, '/' + path, self.base_url, one_line(connect_reason(exc.__cause__ or exc), 80),
-                       check_hint or 'read the object back before running the task again'))
-            raise Unavailable(connection_error_message(exc, self.base_url, self.timeout))
+                       check_hint or 'read the object back before running the task again')) from exc
+            raise Unavailable(connection_error_message(exc, self.base_url, self.timeout)) from exc
         except KeycloakError as exc:
             # Only the token refresh inside python-keycloak raises here.
-            raise KeycloakOpsError(self._login_error(exc))
+            raise KeycloakOpsError(self._login_error(exc)) from exc
         finally:
             if content_type is not None:
                 self.connection.headers = headers

@@ -18,3 +18,15 @@ class OneLineError(Exception):
 
 class InvalidInput(OneLineError, ValueError):
     """The input is wrong, found before any request; the message names the option and the fix."""
+
+
+class KeycloakOpsError(OneLineError):
+    """A failure of a request to Keycloak, or of the options that lead to one."""
+
+
+class Unavailable(KeycloakOpsError):
+    """Keycloak could not be reached or did not answer for itself (502/503/504): not a refusal of the request."""
+
+
+class OutcomeUnknown(Unavailable):
+    """A write was sent and its answer lost: Keycloak may or may not have done it, and it is not sent again."""

@@ -23,7 +23,8 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_items import (
     client_items, given_secrets, item_label, items_argument_spec,
 )
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection import connect, keycloak_argument_spec
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection import connect
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection_options import keycloak_argument_spec
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._errors import OneLineError
 
 # Shorter strings are too likely to appear elsewhere in output to be scrubbed as secrets.

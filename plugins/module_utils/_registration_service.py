@@ -12,12 +12,12 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import http.client
 import socket
 import ssl
+from urllib.error import HTTPError, URLError
 
 from ansible.module_utils.common.text.converters import to_text
-from ansible.module_utils.six.moves import http_client
-from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
 from ansible.module_utils.urls import Request, SSLValidationError
 
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection import (
@@ -93,7 +93,7 @@ class RegistrationService(object):
             if method != 'GET':
                 raise LostAnswer("no answer within %s seconds (connection_timeout)" % self.timeout) from None
             raise KeycloakOpsError(timeout_message(self.base_url, self.timeout)) from None
-        except (IOError, OSError, http_client.HTTPException) as exc:
+        except (IOError, OSError, http.client.HTTPException) as exc:
             # urllib wraps failures before the request left in URLError (above); these came after it was sent.
             if method != 'GET':
                 raise LostAnswer("the connection broke before the answer arrived (%s)" % one_line(repr(exc), 80)) from exc

@@ -12,8 +12,9 @@ import time
 import pytest
 
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection import (
-    KeycloakAPI, KeycloakOpsError, OutcomeUnknown, keycloak_argument_spec,
+    KeycloakAPI, KeycloakOpsError, OutcomeUnknown,
 )
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection_options import keycloak_argument_spec
 from tests.integration.runner import run_module
 
 
