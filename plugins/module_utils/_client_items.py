@@ -81,7 +81,7 @@ def given_secrets(raw_items, client_options):
         if spec.get('no_log'):
             names.update([name] + list(spec.get('aliases') or []))
     return {str(value) for item in raw_items or [] if isinstance(item, dict)
-               for key, value in item.items() if key in names and value}
+            for key, value in item.items() if key in names and value}
 
 
 def item_label(index, item, many):

@@ -41,7 +41,7 @@ def mask(data):
     """A copy of data with every secret-bearing value replaced by MASK (None and '' stay as they are)."""
     if isinstance(data, dict):
         return {k: MASK if is_secret_key(k) and v not in (None, '') and not isinstance(v, (dict, list))
-                     else mask(v) for k, v in data.items()}
+                else mask(v) for k, v in data.items()}
     if isinstance(data, list):
         return [mask(v) for v in data]
     return data

@@ -188,7 +188,7 @@ class SecretRotation(object):
 def rotation_settings(params):
     """(max_age, policy) from the options, checked before any request."""
     durations = {name: parse_duration(name, params[name]) if params[name] is not None else None
-                     for name in ('max_age', 'grace_period', 'secret_expiration')}
+                 for name in ('max_age', 'grace_period', 'secret_expiration')}
     if params['state'] == 'retired' and any(durations.values()):
         raise InvalidSecretOption("max_age, grace_period and secret_expiration apply to state=regenerated, not retired")
     if durations['grace_period'] is None:

@@ -21,7 +21,7 @@ def install_section():
 def clean_env(home, keycloak):
     """A user's shell: nothing of the test run's ansible, virtual environment or collections."""
     env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("ANSIBLE_", "KEYCLOAK_")) and k not in ("VIRTUAL_ENV", "PYTHONPATH")}
+           if not k.startswith(("ANSIBLE_", "KEYCLOAK_")) and k not in ("VIRTUAL_ENV", "PYTHONPATH")}
     env["PATH"] = os.pathsep.join(p for p in env["PATH"].split(os.pathsep)
                                   if not os.path.isfile(os.path.join(os.path.dirname(p.rstrip("/")), "pyvenv.cfg")))
     env.update(HOME=str(home), PIP_CACHE_DIR=os.path.expanduser("~/.cache/pip"), ANSIBLE_NOCOLOR="1",

@@ -177,7 +177,7 @@ def differences(before, after, where=""):
 def tree_snapshot(base):
     """Every file and directory under base with its mode and content."""
     return {str(p): (stat.S_IMODE(p.stat().st_mode), p.read_bytes() if p.is_file() else None)
-                for p in sorted(base.rglob("*"))}
+            for p in sorted(base.rglob("*"))}
 
 
 def test_check_diff_through_provision_deliver_and_rotate_writes_nothing(keycloak, realm, oracle, inventory):

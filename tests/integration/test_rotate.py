@@ -165,7 +165,7 @@ def test_no_consumer_fails_a_request_when_it_reloads_before_the_old_secret_is_re
     playbook.write_text(RELOAD_PLAY)
 
     consumers = {style: Consumer(keycloak, realm, client_id, tmp_path / style / "oidc.env", style)
-                     for style, client_id in styles.items()}
+                 for style, client_id in styles.items()}
     for consumer in consumers.values():
         consumer.start()
     try:
