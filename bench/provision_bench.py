@@ -40,6 +40,8 @@ from kcbench.common import ANSIBLE_RELEASE, BENCH, REPO, TOOLS, log  # noqa: E40
 from kcbench.measure import Bench, profile_module  # noqa: E402
 from kcbench.packages import bench_requirements, pip_target  # noqa: E402
 from kcbench.report import evaluate_targets, machine_info, plot, summarize, write_report  # noqa: E402
+from kcbench.scale import measure_rotation, measure_scale  # noqa: E402
+
 from tests.harness.counting_proxy import CountingProxy  # noqa: E402
 from tests.harness.keycloak_server import HarnessUnavailable, KeycloakServer, StartError  # noqa: E402
 
@@ -64,10 +66,20 @@ def parse_args(argv):
                              'this checkout (e.g. a copy with a proposed change)')
     parser.add_argument('--report-only', action='store_true',
                         help='rewrite results.md and the plot from the results.json in --out, measuring nothing')
+    parser.add_argument('--scale-sizes', default='2000,5000',
+                        help='client counts for our module alone in a fresh realm, one run each (default 2000,5000; '
+                             'empty: none)')
+    parser.add_argument('--crowd', type=int, default=10000,
+                        help='other clients in the realm of the crowded-realm run (default 10000; 0: no such run)')
+    parser.add_argument('--crowd-n', type=int, default=200, help='our clients in the crowded realm (default 200)')
+    parser.add_argument('--rotation', type=int, default=200,
+                        help='clients rotated by playbooks/rotate.yml with delivery to files on 2 hosts (default 200; '
+                             '0: no rotation run)')
     parser.add_argument('--quick', action='store_true', help='smoke test: sizes 5,10, cg 5, one run, results to a temp dir')
     args = parser.parse_args(argv)
     if args.quick:
         args.sizes, args.cg_sizes, args.reps, args.cg_reps = '5,10', '5', 1, 1
+        args.scale_sizes, args.crowd, args.crowd_n, args.rotation = '30', 200, 3, 6
         if args.out == str(BENCH / 'results'):
             args.out = tempfile.mkdtemp(prefix='keycloak_ops-bench-')
     args.cg_reps = args.reps if args.cg_reps is None else args.cg_reps
@@ -145,6 +157,16 @@ def main(argv=None) -> int:
                 bench.measure(tool, n, rep)
                 took.setdefault((tool, n), time.monotonic() - began)
                 save(out, data, started)
+            if 'module' in tools:
+                for n in [int(s) for s in args.scale_sizes.split(',') if s]:
+                    data.setdefault('scale', []).extend(measure_scale(bench, n, 0))
+                    save(out, data, started)
+                if args.crowd:
+                    data.setdefault('scale', []).extend(measure_scale(bench, args.crowd_n, args.crowd))
+                    save(out, data, started)
+            if args.rotation:
+                data['rotation'] = measure_rotation(bench, args.rotation)
+                save(out, data, started)
             summary = summarize(bench.runs)
             data['summary'] = {json.dumps(list(k)): v for k, v in summary.items()}
             data['targets'] = evaluate_targets(summary, sizes_main, tools)
@@ -187,8 +209,11 @@ def report_only(out: Path) -> int:
 def save(out: Path, data: dict, started: float) -> None:
     data['finished'] = datetime.datetime.now().isoformat(timespec='seconds')
     data['duration_min'] = (time.monotonic() - started) / 60
-    runs = [{k: v for k, v in r.items() if k != 'launched'} for r in data['runs']]
-    (out / 'results.json').write_text(json.dumps(dict(data, runs=runs), indent=1, default=str) + '\n')
+    def stored(records):
+        return [{k: v for k, v in r.items() if k != 'launched'} for r in records]
+    extra = {key: stored(data[key]) for key in ('scale', 'rotation') if key in data}
+    (out / 'results.json').write_text(json.dumps(dict(data, runs=stored(data['runs']), **extra), indent=1,
+                                                 default=str) + '\n')
 
 
 if __name__ == '__main__':

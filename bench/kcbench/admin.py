@@ -48,9 +48,10 @@ class DirectAdmin:
         except (requests.RequestException, AttributeError):
             return {}
 
-    def check_clients(self, realm: str, count: int) -> str | None:
+    def check_clients(self, realm: str, count: int, others: int = 0) -> str | None:
         """None if the realm holds exactly the clients the benchmark asked for, else what is wrong."""
-        found = [c for c in self.request('GET', f'realms/{realm}/clients', params={'first': 0, 'max': count + 100})
+        found = [c for c in self.request('GET', f'realms/{realm}/clients',
+                                         params={'first': 0, 'max': count + others + 100})
                  if c['clientId'].startswith(CLIENT_PREFIX)]
         if len(found) != count:
             return f'{len(found)} clients in {realm}, expected {count}'
