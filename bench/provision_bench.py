@@ -209,6 +209,7 @@ def report_only(out: Path) -> int:
 def save(out: Path, data: dict, started: float) -> None:
     data['finished'] = datetime.datetime.now().isoformat(timespec='seconds')
     data['duration_min'] = (time.monotonic() - started) / 60
+
     def stored(records):
         return [{k: v for k, v in r.items() if k != 'launched'} for r in records]
     extra = {key: stored(data[key]) for key in ('scale', 'rotation') if key in data}

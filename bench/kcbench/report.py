@@ -331,6 +331,14 @@ def scale_and_rotation(data: dict) -> list[str]:
             lines.append(f'| {r["n"]} | {r["others"]} | {r["phase"]} | {r["wall"]:.2f} | {r["per_client_ms"]:.1f} | '
                          f'{r["admin_reads"]} | {r["admin_writes"]} | {r["token"]} | {r["maxrss_kb"] / 1024:.0f} | '
                          f'{r["cpu"]:.2f} | {"yes" if r["ok"] else "FAILED: " + str(r["error"])[:100]} |')
+        crossover = next((r['crossover'] for r in data['scale'] if r.get('crossover')), None)
+        if crossover:
+            lines += ['', f'Listing against querying, timed directly on Keycloak in the realm of {crossover["listed"]} '
+                      f'clients: one exact clientId query {crossover["query_ms"]:.1f} ms, the listing (full '
+                      f'representations, pages of 300, one at a time) {crossover["listing_s"]:.2f} s, so one query '
+                      f'costs as much as listing {crossover["listed_per_query"]:.0f} clients; the module lists when the '
+                      'realm holds fewer than 6 x the clients it looks for (`LISTED_PER_QUERY`), else it queries them, '
+                      '4 at a time.']
         lines.append('')
     if data.get('rotation'):
         lines += ['## Rotation: playbooks/rotate.yml, delivery to files on 2 hosts', '',

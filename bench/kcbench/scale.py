@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
@@ -24,6 +25,29 @@ def fill_realm(bench: Bench, realm: str, count: int) -> None:
         list(pool.map(create, range(count)))
 
 
+def measure_crossover(bench: Bench, realm: str, queries: int = 50) -> dict:
+    """What one exact clientId query costs against listing full representations page by page (300 a page),
+    timed directly against Keycloak (no proxy), to check LISTED_PER_QUERY in module_utils/_clients.py."""
+    started = time.monotonic()
+    for index in range(queries):
+        bench.admin.request('GET', f'realms/{realm}/clients', params={'clientId': f'{OTHER_PREFIX}{index * 7:05d}'})
+    query = (time.monotonic() - started) / queries
+    listed, first, started = 0, 0, time.monotonic()
+    while True:
+        page = bench.admin.request('GET', f'realms/{realm}/clients',
+                                   params={'first': first, 'max': 300, 'briefRepresentation': 'false'})
+        listed += len(page)
+        first += 300
+        if len(page) < 300:
+            break
+    listing = time.monotonic() - started
+    result = dict(query_ms=query * 1000, listed=listed, listing_s=listing,
+                  listed_per_query=listed * query / listing if listing else None)
+    log(f'cross-over: one query {query * 1000:.1f} ms, listing {listed} clients {listing:.2f} s: '
+        f'{result["listed_per_query"]:.0f} clients listed for the cost of one query')
+    return result
+
+
 def measure_scale(bench: Bench, count: int, others: int) -> list[dict]:
     """Our module from scratch and re-run for count clients in a realm already holding `others` clients."""
     realm = f'bench-scale-{count}-{others}-{secrets.token_hex(3)}'
@@ -33,10 +57,12 @@ def measure_scale(bench: Bench, count: int, others: int) -> list[dict]:
         if others:
             log(f'filling {realm} with {others} other clients')
             fill_realm(bench, realm, others)
-        bench.others = others
+            crossover = measure_crossover(bench, realm)
         for phase in ('scratch', 'rerun'):
             record = bench.run_once('module', realm, count, phase, None)
             record.update(others=others, per_client_ms=record['wall'] / count * 1000)
+            if others:
+                record['crossover'] = crossover
             records.append(record)
             log(f'scale  N={count:<5} others={others:<5} {phase:7} {record["wall"]:7.2f}s '
                 f'rss {record["maxrss_kb"] / 1024:6.1f} MiB admin r/w {record["admin_reads"]}/{record["admin_writes"]} '
@@ -44,7 +70,6 @@ def measure_scale(bench: Bench, count: int, others: int) -> list[dict]:
             if not record['ok']:
                 break
     finally:
-        bench.others = 0
         bench.admin.delete_realm(realm)
     return records
 
@@ -98,4 +123,3 @@ def measure_rotation(bench: Bench, count: int, hosts: int = 2) -> list[dict]:
     finally:
         bench.admin.delete_realm(realm)
     return records
-

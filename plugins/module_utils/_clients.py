@@ -24,7 +24,7 @@ from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection i
     KeycloakOpsError, Unavailable, admin_path, find_client,
 )
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._masking import MASK, mask
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._parallel import run_bounded
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._parallel import WORKERS, run_bounded
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._rights import AdminRights
 
 # Collections that Keycloak manages through their own endpoints; a PUT of the client ignores them.
@@ -38,10 +38,12 @@ SEPARATELY_MANAGED = ('protocolMappers', 'defaultClientScopes', 'optionalClientS
 SERVER_ATTACHED_SCOPES = (('service_account', 'serviceAccountsEnabled'),)
 
 # Reading the realm's clients in pages replaces one exact clientId query per declared client when the realm is
-# small enough. Measured on Keycloak 26.7 (dev H2): one exact query costs about as much as listing 50 full
-# representations; LISTED_PER_QUERY keeps a margin. Below LISTING_MIN_CLIENTS a probe would cost more than it saves.
-LISTED_PER_QUERY = 40
-LISTING_PAGE = 1000
+# small enough. Measured on Keycloak 26.7 (dev H2, 2 CPUs): one exact query costs as much as listing 6 to 50 full
+# representations (the fewer, the fewer of them Keycloak has cached); LISTED_PER_QUERY stays at the low end. A page
+# costs more than linearly in its size when the clients are not cached (1,000 clients: 8-22 s, in pages of 100:
+# 2-3 s), so pages stay small. Below LISTING_MIN_CLIENTS the queries cost less than any listing.
+LISTED_PER_QUERY = 6
+LISTING_PAGE = 300
 LISTING_MIN_CLIENTS = 3
 
 # Keycloak names a client's service-account user after the client (lower-cased); usernames hold 255 characters.
@@ -103,15 +105,41 @@ class ClientReconciler(object):
             if len(names) < LISTING_MIN_CLIENTS:
                 continue
             try:
-                # One brief probe tells whether the realm holds more clients than the queries would cost.
-                beyond = self.api.get(admin_path(realm, 'clients'), params=dict(
-                    first=len(names) * LISTED_PER_QUERY, max=1, briefRepresentation='true'))
-                found = self._queried(realm, names) if beyond else self._listing(realm, names)
+                listed = self._listing(realm, names)
+                found = self._queried(realm, names) if listed is None else listed
             except Unavailable:
                 raise
             except KeycloakOpsError:
                 continue  # refused (unknown realm, missing role): the per-client queries report it, item by item
             self._clients.update(((realm, name), found.get(name)) for name in names)
+
+    def _listing(self, realm, names):
+        """The full representations of the named clients from the realm's listing, or None when the realm holds more
+        clients than the queries of the named ones would cost to list. The first page tells for most realms; past
+        it, a brief probe, then the other pages a few at a time."""
+        limit = len(names) * LISTED_PER_QUERY
+        size = min(LISTING_PAGE, limit)
+        found = {}
+
+        def page(number):
+            listed = self.api.get(admin_path(realm, 'clients'), params=dict(
+                first=number * size, max=size, briefRepresentation='false')) or []
+            found.update((c.get('clientId'), c) for c in listed if c.get('clientId') in names)
+            return len(listed)
+
+        if page(0) < size:
+            return found
+        if size == limit or self.api.get(admin_path(realm, 'clients'), params=dict(
+                first=limit, max=1, briefRepresentation='true')):
+            return None
+        start = 1
+        while True:
+            counts, failed = run_bounded(page, range(start, start + WORKERS), KeycloakOpsError)
+            if failed:
+                raise failed[min(failed)]
+            if any(count < size for count in counts.values()):
+                return found
+            start += WORKERS
 
     def _queried(self, realm, names):
         """The named clients of a big realm, one exact query each, a few at a time."""
@@ -121,17 +149,6 @@ class ClientReconciler(object):
         if failed:
             raise failed[min(failed)]
         return dict((names[index], client) for index, client in found.items())
-
-    def _listing(self, realm, names):
-        """The full representations of the named clients, from the realm's listing read page by page."""
-        found, first = {}, 0
-        while True:
-            page = self.api.get(admin_path(realm, 'clients'), params=dict(
-                first=first, max=LISTING_PAGE, briefRepresentation='false')) or []
-            found.update((c.get('clientId'), c) for c in page if c.get('clientId') in names)
-            if len(page) < LISTING_PAGE:
-                return found
-            first += LISTING_PAGE
 
     def scope_ids(self, realm):
         if realm not in self._scopes_by_realm:

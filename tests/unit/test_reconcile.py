@@ -144,25 +144,34 @@ class ListingAPI(StubAPI):
 
 
 def test_a_small_realm_is_listed_instead_of_queried_client_by_client():
+    api = ListingAPI(250)
+    reconciler = ClientReconciler(api, 'confidential')
+    reconciler.prefetch([options(client_id='c%05d' % i) for i in range(0, 250, 5)] + [options(client_id='new')])
+    assert api.params == [dict(first=0, max=300, briefRepresentation='false')], "one page: the realm is all in it"
+    assert reconciler.find_client('r', 'c00030')['id'] == 'id-30' and reconciler.find_client('r', 'new') is None
+    assert len(api.params) == 1, "found in what was listed, absent ones included"
+
+
+def test_a_realm_beyond_the_first_page_is_probed_then_listed_a_few_pages_at_a_time():
     api = ListingAPI(1500)
     reconciler = ClientReconciler(api, 'confidential')
-    items = [options(client_id='c%05d' % i) for i in range(0, 1500, 30)] + [options(client_id='new')]
-    reconciler.prefetch(items)
-    assert not [p for p in api.params if p and 'clientId' in p], "no query per client"
-    assert len(api.reads) == 1 + 2, "the probe, then two pages of the listing"
-    assert reconciler.find_client('r', 'c00030')['id'] == 'id-30' and reconciler.find_client('r', 'new') is None
-    assert len(api.reads) == 3, "found in what was listed, absent ones included"
+    reconciler.prefetch([options(client_id='c%05d' % i) for i in range(0, 1500, 5)])  # 300 names: 1,800 listable
+    assert api.params[:2] == [dict(first=0, max=300, briefRepresentation='false'),
+                              dict(first=1800, max=1, briefRepresentation='true')]
+    assert sorted(p['first'] for p in api.params[2:]) == [300, 600, 900, 1200, 1500, 1800, 2100, 2400]
+    assert not [p for p in api.params if 'clientId' in p] and reconciler.find_client('r', 'c01495')['id'] == 'id-1495'
 
 
 def test_a_big_realm_is_queried_client_by_client():
     api = ListingAPI(1500)
     reconciler = ClientReconciler(api, 'confidential')
     reconciler.prefetch([options(client_id=name) for name in ('c00001', 'c00002', 'new')])
-    assert [p for p in api.params if p and 'first' in p] == [dict(first=3 * 40, max=1, briefRepresentation='true')]
-    assert sorted(p['clientId'] for p in api.params if p and 'clientId' in p) == ['c00001', 'c00002', 'new']
+    assert api.params[0] == dict(first=0, max=3 * 6, briefRepresentation='false'), "a full first page: too big"
+    assert sorted(p['clientId'] for p in api.params[1:]) == ['c00001', 'c00002', 'new']
+    assert reconciler.find_client('r', 'c00002')['id'] == 'id-2' and reconciler.find_client('r', 'new') is None
 
 
-def test_one_or_two_clients_are_queried_without_a_probe():
+def test_one_or_two_clients_are_queried_without_a_listing():
     api = ListingAPI(10)
     ClientReconciler(api, 'confidential').prefetch([options(client_id='c00001'), options(client_id='x')])
     assert api.params == []
