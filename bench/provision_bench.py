@@ -50,12 +50,13 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--sizes', default='50,100,200',
                         help='client counts for module, role, floor (default 50,100,200)')
-    parser.add_argument('--cg-sizes', default='50,200', help='client counts for community.general (default 50,200)')
+    parser.add_argument('--cg-sizes', default='50',
+                        help='client counts for community.general (default 50: at 200 one run takes minutes)')
     parser.add_argument('--reps', type=int, default=3, help='runs per point (median; default 3)')
     parser.add_argument('--cg-reps', type=int, default=None, help='runs per point for community.general (default --reps)')
-    parser.add_argument('--budget-min', type=float, default=20,
+    parser.add_argument('--budget-min', type=float, default=30,
                         help='skip community.general repetitions after its first run at a size when they would make '
-                             'the whole benchmark last longer than this many minutes (default 20; 0: no limit)')
+                             'the whole benchmark last longer than this many minutes (default 30; 0: no limit)')
     parser.add_argument('--tools', default='cg,module,role,floor,noop',
                         help='subset of cg,module,role,floor,noop (role only if roles/provision/tasks/main.yml exists)')
     parser.add_argument('--out', default=str(BENCH / 'results'), help='results directory (default bench/results)')

@@ -41,9 +41,12 @@ SERVER_ATTACHED_SCOPES = (('service_account', 'serviceAccountsEnabled'),)
 # small enough. Measured on Keycloak 26.7 (dev H2, 2 CPUs): one exact query costs as much as listing 6 to 50 full
 # representations (the fewer, the fewer of them Keycloak has cached); LISTED_PER_QUERY stays at the low end. A page
 # costs more than linearly in its size when the clients are not cached (1,000 clients: 8-22 s, in pages of 100:
-# 2-3 s), so pages stay small. Below LISTING_MIN_CLIENTS the queries cost less than any listing.
+# 2-3 s; four pages of 300 side by side outlasted a 10 s timeout in a realm of 5,000), so the first page, which
+# holds the whole realm for most tasks, has at most 300 and the later ones 100. Below LISTING_MIN_CLIENTS the queries
+# cost less than any listing.
 LISTED_PER_QUERY = 6
 LISTING_PAGE = 300
+LATER_PAGE = 100
 LISTING_MIN_CLIENTS = 3
 
 # Keycloak names a client's service-account user after the client (lower-cased); usernames hold 255 characters.
@@ -105,7 +108,10 @@ class ClientReconciler(object):
             if len(names) < LISTING_MIN_CLIENTS:
                 continue
             try:
-                listed = self._listing(realm, names)
+                try:
+                    listed = self._listing(realm, names)
+                except Unavailable:
+                    listed = None  # a page too slow to answer: the light queries still may be
                 found = self._queried(realm, names) if listed is None else listed
             except Unavailable:
                 raise
@@ -116,30 +122,32 @@ class ClientReconciler(object):
     def _listing(self, realm, names):
         """The full representations of the named clients from the realm's listing, or None when the realm holds more
         clients than the queries of the named ones would cost to list. The first page tells for most realms; past
-        it, a brief probe, then the other pages a few at a time."""
+        it, a brief probe, then smaller pages a few at a time."""
         limit = len(names) * LISTED_PER_QUERY
-        size = min(LISTING_PAGE, limit)
         found = {}
 
-        def page(number):
+        def page(first, size):
             listed = self.api.get(admin_path(realm, 'clients'), params=dict(
-                first=number * size, max=size, briefRepresentation='false')) or []
+                first=first, max=size, briefRepresentation='false')) or []
             found.update((c.get('clientId'), c) for c in listed if c.get('clientId') in names)
-            return len(listed)
+            return len(listed) < size
 
-        if page(0) < size:
+        size = min(LISTING_PAGE, limit)
+        if page(0, size):
             return found
         if size == limit or self.api.get(admin_path(realm, 'clients'), params=dict(
                 first=limit, max=1, briefRepresentation='true')):
             return None
-        start = 1
+        first = size
         while True:
-            counts, failed = run_bounded(page, range(start, start + WORKERS), KeycloakOpsError)
+            firsts = [first + index * LATER_PAGE for index in range(WORKERS)]
+            ends, failed = run_bounded(lambda index: page(firsts[index], LATER_PAGE), range(WORKERS),
+                                       KeycloakOpsError)
             if failed:
                 raise failed[min(failed)]
-            if any(count < size for count in counts.values()):
+            if any(ends.values()):
                 return found
-            start += WORKERS
+            first += WORKERS * LATER_PAGE
 
     def _queried(self, realm, names):
         """The named clients of a big realm, one exact query each, a few at a time."""
