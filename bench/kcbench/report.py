@@ -343,8 +343,7 @@ def scale_and_rotation(data: dict) -> list[str]:
     if data.get('rotation'):
         lines += ['## Rotation: playbooks/rotate.yml, delivery to files on 2 hosts', '',
                   'Grace period on (the previous secret stays valid 10 min), each new secret verified by a '
-                  'client-credentials token from the controller, then the previous one retired; "again" is the same '
-                  'play right after (without max_age it rotates every secret again).',
+                  'client-credentials token from the controller, then the previous one retired.',
                   '',
                   '| Clients | Hosts | Run | Wall s | Admin reads | Admin writes | Token requests | Files | Peak RSS MiB '
                   '| CPU s | OK |',

@@ -100,7 +100,7 @@ def measure_rotation(bench: Bench, count: int, hosts: int = 2) -> list[dict]:
         inventory_path.write_text(json.dumps(inventory))  # JSON is YAML: ansible's yaml inventory reads it
         command, env = bench.ansible_command()
         command += ['-i', str(inventory_path), str(REPO / 'playbooks' / 'rotate.yml')]
-        for phase in ('rotate', 'again'):
+        for phase in ('rotate',):
             log_path = bench.work / f'rotate-{count}-{phase}.log'
             bench.proxy.reset()
             measured = run_measured(command, env, log_path)
