@@ -40,6 +40,8 @@ from kcbench.common import ANSIBLE_RELEASE, BENCH, REPO, TOOLS, log  # noqa: E40
 from kcbench.measure import Bench, profile_module  # noqa: E402
 from kcbench.packages import bench_requirements, pip_target  # noqa: E402
 from kcbench.report import evaluate_targets, machine_info, plot, summarize, write_report  # noqa: E402
+from kcbench.scale import measure_rotation, measure_scale  # noqa: E402
+
 from tests.harness.counting_proxy import CountingProxy  # noqa: E402
 from tests.harness.keycloak_server import HarnessUnavailable, KeycloakServer, StartError  # noqa: E402
 
@@ -48,12 +50,13 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--sizes', default='50,100,200',
                         help='client counts for module, role, floor (default 50,100,200)')
-    parser.add_argument('--cg-sizes', default='50,200', help='client counts for community.general (default 50,200)')
+    parser.add_argument('--cg-sizes', default='50',
+                        help='client counts for community.general (default 50: at 200 one run takes minutes)')
     parser.add_argument('--reps', type=int, default=3, help='runs per point (median; default 3)')
     parser.add_argument('--cg-reps', type=int, default=None, help='runs per point for community.general (default --reps)')
-    parser.add_argument('--budget-min', type=float, default=20,
+    parser.add_argument('--budget-min', type=float, default=30,
                         help='skip community.general repetitions after its first run at a size when they would make '
-                             'the whole benchmark last longer than this many minutes (default 20; 0: no limit)')
+                             'the whole benchmark last longer than this many minutes (default 30; 0: no limit)')
     parser.add_argument('--tools', default='cg,module,role,floor,noop',
                         help='subset of cg,module,role,floor,noop (role only if roles/provision/tasks/main.yml exists)')
     parser.add_argument('--out', default=str(BENCH / 'results'), help='results directory (default bench/results)')
@@ -64,10 +67,20 @@ def parse_args(argv):
                              'this checkout (e.g. a copy with a proposed change)')
     parser.add_argument('--report-only', action='store_true',
                         help='rewrite results.md and the plot from the results.json in --out, measuring nothing')
+    parser.add_argument('--scale-sizes', default='2000,5000',
+                        help='client counts for our module alone in a fresh realm, one run each (default 2000,5000; '
+                             'empty: none)')
+    parser.add_argument('--crowd', type=int, default=10000,
+                        help='other clients in the realm of the crowded-realm run (default 10000; 0: no such run)')
+    parser.add_argument('--crowd-n', type=int, default=200, help='our clients in the crowded realm (default 200)')
+    parser.add_argument('--rotation', type=int, default=200,
+                        help='clients rotated by playbooks/rotate.yml with delivery to files on 2 hosts (default 200; '
+                             '0: no rotation run)')
     parser.add_argument('--quick', action='store_true', help='smoke test: sizes 5,10, cg 5, one run, results to a temp dir')
     args = parser.parse_args(argv)
     if args.quick:
         args.sizes, args.cg_sizes, args.reps, args.cg_reps = '5,10', '5', 1, 1
+        args.scale_sizes, args.crowd, args.crowd_n, args.rotation = '30', 200, 3, 6
         if args.out == str(BENCH / 'results'):
             args.out = tempfile.mkdtemp(prefix='keycloak_ops-bench-')
     args.cg_reps = args.reps if args.cg_reps is None else args.cg_reps
@@ -145,6 +158,16 @@ def main(argv=None) -> int:
                 bench.measure(tool, n, rep)
                 took.setdefault((tool, n), time.monotonic() - began)
                 save(out, data, started)
+            if 'module' in tools:
+                for n in [int(s) for s in args.scale_sizes.split(',') if s]:
+                    data.setdefault('scale', []).extend(measure_scale(bench, n, 0))
+                    save(out, data, started)
+                if args.crowd:
+                    data.setdefault('scale', []).extend(measure_scale(bench, args.crowd_n, args.crowd))
+                    save(out, data, started)
+            if args.rotation:
+                data['rotation'] = measure_rotation(bench, args.rotation)
+                save(out, data, started)
             summary = summarize(bench.runs)
             data['summary'] = {json.dumps(list(k)): v for k, v in summary.items()}
             data['targets'] = evaluate_targets(summary, sizes_main, tools)
@@ -187,8 +210,12 @@ def report_only(out: Path) -> int:
 def save(out: Path, data: dict, started: float) -> None:
     data['finished'] = datetime.datetime.now().isoformat(timespec='seconds')
     data['duration_min'] = (time.monotonic() - started) / 60
-    runs = [{k: v for k, v in r.items() if k != 'launched'} for r in data['runs']]
-    (out / 'results.json').write_text(json.dumps(dict(data, runs=runs), indent=1, default=str) + '\n')
+
+    def stored(records):
+        return [{k: v for k, v in r.items() if k != 'launched'} for r in records]
+    extra = {key: stored(data[key]) for key in ('scale', 'rotation') if key in data}
+    (out / 'results.json').write_text(json.dumps(dict(data, runs=stored(data['runs']), **extra), indent=1,
+                                                 default=str) + '\n')
 
 
 if __name__ == '__main__':

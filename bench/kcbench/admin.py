@@ -50,8 +50,13 @@ class DirectAdmin:
 
     def check_clients(self, realm: str, count: int) -> str | None:
         """None if the realm holds exactly the clients the benchmark asked for, else what is wrong."""
-        found = [c for c in self.request('GET', f'realms/{realm}/clients', params={'first': 0, 'max': count + 100})
-                 if c['clientId'].startswith(CLIENT_PREFIX)]
+        found, first = [], 0
+        while True:  # pages of 300: Keycloak answers a big page in more than linear time
+            page = self.request('GET', f'realms/{realm}/clients', params={'first': first, 'max': 300})
+            found += [c for c in page if c['clientId'].startswith(CLIENT_PREFIX)]
+            if len(page) < 300:
+                break
+            first += 300
         if len(found) != count:
             return f'{len(found)} clients in {realm}, expected {count}'
         for client in found:

@@ -177,8 +177,7 @@ class Bench:
             bench_vars.update(bench_url=self.proxy.url, bench_auth_realm=self.server.admin_realm,
                               bench_user=self.server.admin_user, bench_password=self.server.admin_password)
         else:
-            env['ANSIBLE_COLLECTIONS_PATH'] = self.args.collections or collections_root()
-            env.update(credentials)
+            env = self.ansible_command()[1]
         if tool == 'role':
             bench_vars['bench_role_clients'] = [dict(client_id=n, kind='confidential', preset='service',
                                                      default_client_scopes=SCOPES) for n in names]
@@ -189,6 +188,15 @@ class Bench:
         env['BENCH_TIMER_FILE'] = str(self.work / f'timer-{self.sequence}.json')
         return [str(BIN / 'ansible-playbook'), '-i', 'localhost,', '-c', 'local', str(self.work / f'{tool}.yml'),
                 '-e', f'@{vars_path}'], env
+
+    def ansible_command(self) -> tuple[list[str], dict]:
+        """ansible-playbook and the environment of a run of our collection against Keycloak through the proxy."""
+        env = dict(self.base_env, ANSIBLE_COLLECTIONS_PATH=self.args.collections or collections_root(),
+                   KEYCLOAK_URL=self.proxy.url, KEYCLOAK_USER=self.server.admin_user,
+                   KEYCLOAK_PASSWORD=self.server.admin_password, KEYCLOAK_REALM=self.server.admin_realm)
+        if self.server.ca_path:
+            env['KEYCLOAK_CA_PATH'] = self.server.ca_path
+        return [str(BIN / 'ansible-playbook')], env
 
     def run_once(self, tool: str, realm: str, count: int, phase: str, rep: int | None, extra_env: dict | None = None) -> dict:
         command, env = self._command(tool, realm, count)

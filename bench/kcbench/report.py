@@ -15,6 +15,10 @@ from tests.harness.keycloak_server import KeycloakServer
 from .admin import DirectAdmin
 from .common import ANSIBLE_RELEASE, SCOPES, TOOLS
 
+# Goals at the largest N, from scratch: wall time against the sequential raw-API floor (bench/floor.py).
+FLOOR_GOALS = {'module': 0.5, 'role': 0.7}
+# Admin requests of a re-run of our module, whatever N (the role runs the module twice: check mode, then for real).
+RERUN_BUDGET = 5
 PLOT_STYLE = {'cg': ('tab:red', 'o'), 'module': ('tab:blue', 's'), 'role': ('tab:cyan', 'D'),
               'floor': ('black', '^'), 'noop': ('tab:gray', 'x')}
 
@@ -91,7 +95,10 @@ def evaluate_targets(summary: dict, sizes: list[int], tools: list[str]) -> list[
                                 f'{speed:.1f}x'))
             if ours and floor:
                 ratio = ours['wall'] / floor['wall']
-                targets.append((tool, f'N={n} from scratch: <= 1.3x the raw-API floor', ratio <= 1.3, f'{ratio:.2f}x'))
+                goal = FLOOR_GOALS[tool]
+                label = '' if n == max(sizes) else ', informational (the goal is set at the largest N)'
+                targets.append((tool, f'N={n} from scratch{label}: <= {goal}x the sequential raw-API floor',
+                                ratio <= goal, f'{ratio:.2f}x: {ours["wall"]:.2f} s vs {floor["wall"]:.2f} s'))
                 if noop is not None:
                     beyond = (ours['wall'] - noop) / floor['wall']
                     targets.append((tool, f'N={n} from scratch, informational: (wall - ping playbook) <= 1.3x the floor',
@@ -100,8 +107,10 @@ def evaluate_targets(summary: dict, sizes: list[int], tools: list[str]) -> list[
             if ours:
                 targets.append((tool, f'N={n} re-run: 0 write requests', ours['admin_writes'] == 0,
                                 f'{ours["admin_writes"]} writes'))
-                targets.append((tool, f'N={n} re-run: <= 1 read request per client', ours['reads_per_client'] <= 1,
-                                f'{ours["reads_per_client"]:.2f} per client + {fmt(ours["reads_per_run"], "g", "?")} per run'))
+                total = ours['admin_reads'] + ours['admin_writes']
+                budget = RERUN_BUDGET * (2 if tool == 'role' else 1)  # the role runs a check-mode pass first
+                targets.append((tool, f'N={n} re-run: <= {budget} admin requests in total', total <= budget,
+                                f'{total} requests'))
             if ours and cg:
                 speed = cg['wall'] / ours['wall']
                 targets.append((tool, f'N={n} re-run: >= 20x faster than community.general', speed >= 20, f'{speed:.1f}x'))
@@ -248,7 +257,10 @@ def write_report(out: Path, data: dict) -> None:
             if runs and tool != 'noop':
                 text = ', '.join(f'`{k}` {v}' for k, v in sorted(runs[0]['endpoints'].items(), key=lambda kv: -kv[1]))
                 lines.append(f'| {TOOLS[tool]} | {phase} | {text} |')
-    lines += ['', '![Wall time against N](provision_time.png)', '', '## Targets', '']
+    lines += ['', '![Wall time against N](provision_time.png)', '']
+    lines += before_and_after(out, summary, sizes[-1], tools)
+    lines += scale_and_rotation(data)
+    lines += ['## Targets', '']
     for tool, target, met, detail in data['targets']:
         mark = 'not measured' if met is None else ('met' if met else '**MISSED**')
         lines.append(f'- {TOOLS[tool]}: {target}: {mark} ({detail})')
@@ -282,7 +294,68 @@ def write_report(out: Path, data: dict) -> None:
         data.setdefault('notes', []).append('request counts differed between runs of: ' + '; '.join(unstable))
     if data.get('notes'):
         lines += ['', '## Notes', ''] + [f'- {n}' for n in data['notes']]
+    closing = out / 'closing-note.md'
+    if closing.exists():
+        lines += [''] + closing.read_text().rstrip('\n').splitlines()
     (out / 'results.md').write_text('\n'.join(lines) + '\n')
+
+
+def before_and_after(out: Path, summary: dict, n: int, tools: list[str]) -> list[str]:
+    """The largest N next to the same point of the previous results kept beside (results-<date>.json)."""
+    kept = sorted(out.glob('results-*.json'))
+    if not kept:
+        return []
+    before = summarize(json.loads(kept[-1].read_text())['runs'])
+    lines = [f'## Before and after (N={n}, medians; before: `{kept[-1].name}`, same machine and Keycloak)', '',
+             '| Tool | Phase | Wall s before | Wall s now | Now / before | Admin requests before | Admin requests now |',
+             '| --- | --- | ---: | ---: | ---: | ---: | ---: |']
+    for phase in ('scratch', 'rerun'):
+        for tool in tools:
+            old, new = before.get((tool, n, phase)), summary.get((tool, n, phase))
+            if tool == 'noop' or not (old and old.get('ok') and new and new.get('ok')):
+                continue
+            lines.append(f'| {TOOLS[tool]} | {phase} | {old["wall"]:.2f} | {new["wall"]:.2f} | '
+                         f'{new["wall"] / old["wall"]:.2f} | {old["admin_reads"] + old["admin_writes"]} | '
+                         f'{new["admin_reads"] + new["admin_writes"]} |')
+    return lines + ['']
+
+
+def scale_and_rotation(data: dict) -> list[str]:
+    lines = []
+    if data.get('scale'):
+        lines += ['## Scale: our module alone, one run per point', '',
+                  '| N | Other clients in the realm | Phase | Wall s | Per client ms | Admin reads | Admin writes | '
+                  'Token requests | Peak RSS MiB | CPU s | OK |',
+                  '| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |']
+        for r in data['scale']:
+            lines.append(f'| {r["n"]} | {r["others"]} | {r["phase"]} | {r["wall"]:.2f} | {r["per_client_ms"]:.1f} | '
+                         f'{r["admin_reads"]} | {r["admin_writes"]} | {r["token"]} | {r["maxrss_kb"] / 1024:.0f} | '
+                         f'{r["cpu"]:.2f} | {"yes" if r["ok"] else "FAILED: " + str(r["error"])[:100]} |')
+        crossover = next((r['crossover'] for r in data['scale'] if r.get('crossover')), None)
+        if crossover:
+            lines += ['', f'Listing against querying, timed directly on Keycloak in the realm of {crossover["listed"]} '
+                      f'clients: one exact clientId query {crossover["query_ms"]:.1f} ms, the listing (full '
+                      f'representations, pages of 300, one at a time) {crossover["listing_s"]:.2f} s, so one query '
+                      f'costs as much as listing {crossover["listed_per_query"]:.0f} clients; the module lists when the '
+                      'realm holds fewer than 6 x the clients it looks for (`LISTED_PER_QUERY`), else it queries them, '
+                      '4 at a time.']
+        lines.append('')
+    if data.get('rotation'):
+        lines += ['## Rotation: playbooks/rotate.yml, delivery to files on 2 hosts', '',
+                  'Grace period on (the previous secret stays valid 10 min), each new secret verified by a '
+                  'client-credentials token from the controller, then the previous one retired.',
+                  '',
+                  '| Clients | Hosts | Run | Wall s | Admin reads | Admin writes | Token requests | Files | Peak RSS MiB '
+                  '| CPU s | OK |',
+                  '| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |']
+        for r in data['rotation']:
+            lines.append(f'| {r["n"]} | {r["hosts"]} | {r["phase"]} | {r["wall"]:.2f} | {r["admin_reads"]} | '
+                         f'{r["admin_writes"]} | {r["token"]} | {r["files"]} | {r["maxrss_kb"] / 1024:.0f} | '
+                         f'{r["cpu"]:.2f} | {"yes" if r["ok"] else "FAILED: " + str(r["error"])[:100]} |')
+        endpoints = data['rotation'][0]['endpoints']
+        lines += ['', 'Requests of the first rotation by endpoint: '
+                  + ', '.join(f'`{k}` {v}' for k, v in sorted(endpoints.items(), key=lambda kv: -kv[1])), '']
+    return lines
 
 
 def plot(out: Path, data: dict, plot_dir: Path | None) -> str | None:

@@ -26,6 +26,7 @@ from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection i
     KeycloakOpsError, Unavailable, admin_path, connect,
 )
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._masking import collect_secrets
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._parallel import run_bounded
 
 
 def run_client_module(module, kind, client_options):
@@ -46,8 +47,13 @@ def run_client_module(module, kind, client_options):
         merged.append(options)
 
     api = connect(module)
-    reconciler = ClientReconciler(api, kind, check_mode=module.check_mode)
+    return_secret = module.params.get('return_secret')
+    reconciler = ClientReconciler(api, kind, check_mode=module.check_mode, generate_secrets=return_secret)
     authorization = AuthorizationReconciler(api, check_mode=module.check_mode)
+    try:
+        reconciler.prefetch(merged)
+    except Unavailable as exc:
+        module.fail_json(msg="%s: %s; nothing was changed" % (_label(0, merged[0], many), exc))
     plans = []
     for index, options in enumerate(merged):
         try:
@@ -56,29 +62,43 @@ def run_client_module(module, kind, client_options):
         except (InvalidClient, InvalidAuthorization, KeycloakOpsError) as exc:
             module.fail_json(msg="%s: %s; nothing was changed" % (_label(index, options, many), exc))
 
-    return_secret = module.params.get('return_secret')
     if not return_secret:
         _scrub(module, collect_secrets([p['current'] for p in plans if p.get('current')]))
     try:
         check_rights(reconciler.rights, plans, return_secret)
     except KeycloakOpsError as exc:
         module.fail_json(msg="%s; nothing was changed" % exc)
+
+    def apply(index):
+        plan = plans[index]
+        result = reconciler.apply(plan)
+        authorization.apply(plan, result)
+        if return_secret and result['state'] == 'present' and _secret_known(plan, module.check_mode):
+            result['secret'] = _secret_of(api, plan)
+        return result
+
     results = [None] * len(plans)
     # Deletions last: everything before them can still be undone if a later item fails.
-    order = sorted(range(len(plans)), key=lambda i: plans[i]['action'] == 'delete')
-    for index in order:
-        plan = plans[index]
-        try:
-            result = reconciler.apply(plan)
-            authorization.apply(plan, result)
-            if return_secret and result['state'] == 'present' and _secret_known(plan, module.check_mode):
-                result['secret'] = _secret_of(api, plan)
-        except (InvalidClient, InvalidAuthorization, KeycloakOpsError) as exc:
-            module.fail_json(msg="%s: %s; %s" % (_label(index, plan['options'], many), exc,
+    for batch in ([i for i, p in enumerate(plans) if p['action'] != 'delete'],
+                  [i for i, p in enumerate(plans) if p['action'] == 'delete']):
+        done, failed = run_bounded(apply, batch, (InvalidClient, InvalidAuthorization, KeycloakOpsError))
+        for index, result in done.items():
+            results[index] = result
+        if failed:
+            index, exc = _reported_failure(failed)
+            module.fail_json(msg="%s: %s; %s" % (_label(index, plans[index]['options'], many), exc,
                                                  _after_failure(reconciler, exc, results)))
+    for plan, result in zip(plans, results):
         _warn(module, kind, plan, result)
-        results[index] = result
     _exit(module, results, many)
+
+
+def _reported_failure(failed):
+    """The failure to report when items running side by side failed: Keycloak not answering decides what happens
+    next (nothing is rolled back), else the first failing item of the declaration."""
+    unavailable = sorted(i for i, exc in failed.items() if isinstance(exc, Unavailable))
+    index = unavailable[0] if unavailable else min(failed)
+    return index, failed[index]
 
 
 def _secret_known(plan, check_mode):
@@ -138,7 +158,7 @@ def _after_failure(reconciler, exc, results):
 
 
 def _secret_of(api, plan):
-    given = plan['options'].get('secret')
+    given = plan['options'].get('secret') or plan.get('generated_secret')
     if given:
         return given
     current = plan.get('current') or {}

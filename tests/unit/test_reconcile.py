@@ -124,3 +124,55 @@ def test_a_create_reports_what_the_server_will_hold_without_reading_it_back():
     result = reconciler.apply(plan)
     assert result['end_state']['defaultClientScopes'] == ['email', 'service_account']
     assert len(api.reads) == reads, "no read-back after the create"
+
+
+class ListingAPI(StubAPI):
+    """A realm of `size` clients that also answers the paged listing (first/max) and counts what it is asked."""
+
+    def __init__(self, size, **kwargs):
+        clients = dict(('c%05d' % i, dict(clientId='c%05d' % i, id='id-%d' % i)) for i in range(size))
+        StubAPI.__init__(self, clients, **kwargs)
+        self.params = []
+
+    def get(self, path, params=None, absent_ok=False):
+        self.params.append(params)
+        if path.endswith('/clients') and params and 'first' in params:
+            self.reads.append(path)
+            listed = sorted(self.clients.values(), key=lambda c: c['clientId'])
+            return listed[params['first']:params['first'] + params['max']]
+        return StubAPI.get(self, path, params, absent_ok)
+
+
+def test_a_small_realm_is_listed_instead_of_queried_client_by_client():
+    api = ListingAPI(250)
+    reconciler = ClientReconciler(api, 'confidential')
+    reconciler.prefetch([options(client_id='c%05d' % i) for i in range(0, 250, 5)] + [options(client_id='new')])
+    assert api.params == [dict(first=0, max=300, briefRepresentation='false')], "one page: the realm is all in it"
+    assert reconciler.find_client('r', 'c00030')['id'] == 'id-30' and reconciler.find_client('r', 'new') is None
+    assert len(api.params) == 1, "found in what was listed, absent ones included"
+
+
+def test_a_realm_beyond_the_first_page_is_probed_then_listed_a_few_pages_at_a_time():
+    api = ListingAPI(1500)
+    reconciler = ClientReconciler(api, 'confidential')
+    reconciler.prefetch([options(client_id='c%05d' % i) for i in range(0, 1500, 5)])  # 300 names: 1,800 listable
+    assert api.params[:2] == [dict(first=0, max=300, briefRepresentation='false'),
+                              dict(first=1800, max=1, briefRepresentation='true')]
+    assert sorted(p["first"] for p in api.params[2:]) == list(range(300, 1900, 100)), "pages of 100, 4 at a time"
+    assert set(p['max'] for p in api.params[2:]) == {100}
+    assert not [p for p in api.params if 'clientId' in p] and reconciler.find_client('r', 'c01495')['id'] == 'id-1495'
+
+
+def test_a_big_realm_is_queried_client_by_client():
+    api = ListingAPI(1500)
+    reconciler = ClientReconciler(api, 'confidential')
+    reconciler.prefetch([options(client_id=name) for name in ('c00001', 'c00002', 'new')])
+    assert api.params[0] == dict(first=0, max=3 * 6, briefRepresentation='false'), "a full first page: too big"
+    assert sorted(p['clientId'] for p in api.params[1:]) == ['c00001', 'c00002', 'new']
+    assert reconciler.find_client('r', 'c00002')['id'] == 'id-2' and reconciler.find_client('r', 'new') is None
+
+
+def test_one_or_two_clients_are_queried_without_a_listing():
+    api = ListingAPI(10)
+    ClientReconciler(api, 'confidential').prefetch([options(client_id='c00001'), options(client_id='x')])
+    assert api.params == []
