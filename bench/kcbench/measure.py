@@ -218,8 +218,8 @@ class Bench:
                 record['changed'] = json.loads(last[0]).get('created', 0) > 0
             except ValueError:
                 record['changed'] = None
-        record['warnings'] = sorted(set(line.strip() for line in output.splitlines() if '[WARNING]' in line
-                                        or 'DEPRECATION' in line))[:5]
+        record['warnings'] = sorted({line.strip() for line in output.splitlines()
+                                     if '[WARNING]' in line or 'DEPRECATION' in line})[:5]
         error = None
         if measured['timed_out']:
             error = f'timed out after {RUN_TIMEOUT} s'
@@ -278,7 +278,7 @@ class Bench:
         for tool in tools:
             records = self.measure(tool, sizes[tool], None, keep=False)
             if tool == 'cg':
-                warnings = sorted(set(w for r in records for w in r['warnings']))
+                warnings = sorted({w for r in records for w in r['warnings']})
                 self.notes.append('community.general keycloak_client warm-up on this ansible-core: '
                                   + ('ok' if all(r['ok'] for r in records) else 'FAILED')
                                   + (f'; warnings: {warnings}' if warnings else ', no warnings'))

@@ -17,24 +17,20 @@ from ansible_collections.keycloak_ops.clients.plugins.module_utils._authorizatio
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._authorization_items import (
     InvalidAuthorization, with_authorization,
 )
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_items import client_items
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_items import item_label as _label
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_options import InvalidClient, merged_options
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_validation import validate
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients import ClientReconciler
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection import (
-    KeycloakOpsError, Unavailable, admin_path, connect,
+    KeycloakOpsError, Unavailable, admin_path,
 )
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._masking import collect_secrets
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._parallel import run_bounded
 
 
-def run_client_module(module, kind, client_options):
-    many = module.params.get('clients') is not None
-    try:
-        items = client_items(module.params, client_options)
-    except InvalidClient as exc:
-        module.fail_json(msg=str(exc))
+def run_client_module(module, kind):
+    many = module.many
+    items = module.items()
 
     merged = []
     for index, options in enumerate(items):
@@ -46,7 +42,7 @@ def run_client_module(module, kind, client_options):
             module.fail_json(msg="%s: %s" % (_label(index, options, many), exc))
         merged.append(options)
 
-    api = connect(module)
+    api = module.api
     return_secret = module.params.get('return_secret')
     reconciler = ClientReconciler(api, kind, check_mode=module.check_mode, generate_secrets=return_secret)
     authorization = AuthorizationReconciler(api, check_mode=module.check_mode)
@@ -63,7 +59,7 @@ def run_client_module(module, kind, client_options):
             module.fail_json(msg="%s: %s; nothing was changed" % (_label(index, options, many), exc))
 
     if not return_secret:
-        _scrub(module, collect_secrets([p['current'] for p in plans if p.get('current')]))
+        module.hide(collect_secrets([p['current'] for p in plans if p.get('current')]))
     try:
         check_rights(reconciler.rights, plans, return_secret)
     except KeycloakOpsError as exc:
@@ -85,12 +81,12 @@ def run_client_module(module, kind, client_options):
         for index, result in done.items():
             results[index] = result
         if failed:
-            index, exc = _reported_failure(failed)
-            module.fail_json(msg="%s: %s; %s" % (_label(index, plans[index]['options'], many), exc,
-                                                 _after_failure(reconciler, exc, results)))
+            index, error = _reported_failure(failed)
+            module.fail_json(msg="%s: %s; %s" % (_label(index, plans[index]['options'], many), error,
+                                                 _after_failure(reconciler, error, results)))
     for plan, result in zip(plans, results):
         _warn(module, kind, plan, result)
-    _exit(module, results, many)
+    module.exit_items(results)
 
 
 def _reported_failure(failed):
@@ -168,10 +164,6 @@ def _secret_of(api, plan):
     return value.get('value')
 
 
-def _scrub(module, secrets):
-    module.hide(secrets)
-
-
 def _warn(module, kind, plan, result):
     if kind != 'confidential' or result['state'] != 'present':
         return
@@ -179,7 +171,3 @@ def _warn(module, kind, plan, result):
         module.warn("client '%s' has service accounts off: Keycloak refuses its client-credentials grant "
                     "(unauthorized_client). Set service_accounts: true or preset: service if it calls APIs "
                     "on its own behalf." % result['client_id'])
-
-
-def _exit(module, results, many):
-    module.exit_items(results)

@@ -182,3 +182,21 @@ def representation_changes(desired_rep, current_rep):
         elif not _same(field, want, current_rep.get(field)):
             changes[field] = want
     return changes
+
+
+def mapper_ops(desired_mappers, current_mappers):
+    """[(op, mapper)] with op add/update that make the current mappers hold the desired ones (others are left)."""
+    by_name = {m.get('name'): m for m in current_mappers}
+    ops = []
+    for mapper in desired_mappers:
+        existing = by_name.get(mapper['name'])
+        if existing is None:
+            ops.append(('add', mapper))
+            continue
+        have_config = existing.get('config') or {}
+        if existing.get('protocolMapper') != mapper['protocolMapper'] or any(
+                have_config.get(k) != v for k, v in mapper['config'].items()):
+            updated = dict(existing, protocolMapper=mapper['protocolMapper'],
+                           config=dict(have_config, **mapper['config']))
+            ops.append(('update', updated))
+    return ops

@@ -38,10 +38,10 @@ def run_bounded(work, indexes, failures_of, workers=WORKERS):
                 failed[index] = exc
                 break
         return done, failed
-    unexpected = []
+    unexpected: list = []
     with ThreadPoolExecutor(max_workers=workers) as pool:
         waiting = iter(indexes)
-        running = {}
+        running: dict = {}
         while True:
             while len(running) < workers and not failed and not unexpected:
                 index = next(waiting, None)

@@ -46,7 +46,10 @@ options:
     choices: [service, web]
   secret:
     description:
-      - A known client secret. Without it Keycloak generates one (and keeps it on later runs).
+      - A known client secret. Without it a new client gets a generated one, kept on later runs.
+      - With O(return_secret=true) the module generates it (32 letters and digits from the operating system's
+        CSPRNG, as Keycloak's own) and sends it with the create, so that no read of the secret follows;
+        otherwise Keycloak generates it.
     type: str
   service_accounts:
     description:
@@ -315,7 +318,7 @@ from ansible_collections.keycloak_ops.clients.plugins.module_utils._module impor
 
 def main():
     module = KeycloakModule(dict(return_secret=dict(type='bool', default=False)), item_options=CONFIDENTIAL_OPTIONS)
-    run_client_module(module, 'confidential', CONFIDENTIAL_OPTIONS)
+    run_client_module(module, 'confidential')
 
 
 if __name__ == '__main__':

@@ -134,7 +134,7 @@ from ansible_collections.keycloak_ops.clients.plugins.module_utils._module impor
 
 def main():
     module = KeycloakModule(item_options=PUBLIC_OPTIONS)
-    run_client_module(module, 'public', PUBLIC_OPTIONS)
+    run_client_module(module, 'public')
 
 
 if __name__ == '__main__':

@@ -13,7 +13,7 @@ class Refused(Exception):
 
 def test_every_item_runs_and_results_keep_their_index():
     done, failed = run_bounded(lambda i: i * i, range(20), Refused, workers=4)
-    assert done == dict((i, i * i) for i in range(20)) and failed == {}
+    assert done == {i: i * i for i in range(20)} and failed == {}
 
 
 def test_no_more_than_workers_at_once():

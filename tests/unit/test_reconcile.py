@@ -130,7 +130,7 @@ class ListingAPI(StubAPI):
     """A realm of `size` clients that also answers the paged listing (first/max) and counts what it is asked."""
 
     def __init__(self, size, **kwargs):
-        clients = dict(('c%05d' % i, dict(clientId='c%05d' % i, id='id-%d' % i)) for i in range(size))
+        clients = {'c%05d' % i: dict(clientId='c%05d' % i, id='id-%d' % i) for i in range(size)}
         StubAPI.__init__(self, clients, **kwargs)
         self.params = []
 
@@ -159,7 +159,7 @@ def test_a_realm_beyond_the_first_page_is_probed_then_listed_a_few_pages_at_a_ti
     assert api.params[:2] == [dict(first=0, max=300, briefRepresentation='false'),
                               dict(first=1800, max=1, briefRepresentation='true')]
     assert sorted(p["first"] for p in api.params[2:]) == list(range(300, 1900, 100)), "pages of 100, 4 at a time"
-    assert set(p['max'] for p in api.params[2:]) == {100}
+    assert {p['max'] for p in api.params[2:]} == {100}
     assert not [p for p in api.params if 'clientId' in p] and reconciler.find_client('r', 'c01495')['id'] == 'id-1495'
 
 
