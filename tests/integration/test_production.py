@@ -119,19 +119,23 @@ def test_cluster_is_two_production_nodes_behind_tls(cluster):
         cluster.startup_seconds, cluster.build_seconds, cluster.node_start_seconds, cluster.version, cluster.url))
 
 
-def test_many_clients_then_a_write_free_rerun_served_by_both_nodes(cluster, realm, env):
+def test_many_clients_created_through_both_nodes_then_a_write_free_rerun(cluster, realm, env):
     args = dict(realm=realm, preset="service", default_client_scopes=["profile", "email"],
                 clients=service_clients("svc", 60))
+    before = len(cluster.proxy_log())
     first = ok(run_module("confidential_client", args, env))
     assert first["changed"] is True and len(first["clients"]) == 60
+    created = admin_requests(cluster.proxy_log()[before:], realm)
+    served = by_node(created)
+    print("\n60 clients created through the proxy: %d admin requests, by node %s" % (len(created), served))
+    assert set(served) == {"node1", "node2"} and min(served.values()) >= 10, served
     mark = len(cluster.proxy_log())
     second = ok(run_module("confidential_client", args, env))
     rerun = admin_requests(cluster.proxy_log()[mark:], realm)
     assert second["changed"] is False
     assert [r for r in rerun if r.method not in READS] == [], "a re-run sends no write"
-    served = by_node(rerun)
-    print("\n60-client re-run through the proxy: %d admin reads, by node %s" % (len(rerun), served))
-    assert set(served) == {"node1", "node2"} and min(served.values()) >= 10, served
+    # The realm's listing answers for all 60 (a few requests), whichever node serves them.
+    assert len(rerun) <= 5, [(r.method, r.path) for r in rerun]
 
     secret = ok(run_module("client_secret_info", dict(realm=realm, client_id="svc-007"), env))["secret"]
     issued = {}
