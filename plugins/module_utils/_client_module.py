@@ -49,7 +49,8 @@ def run_client_module(module, kind):
     try:
         reconciler.prefetch(merged)
     except Unavailable as exc:
-        module.fail_json(msg="%s: %s; nothing was changed" % (_label(0, merged[0], many), exc))
+        # The realm's listing serves every item: no single item is to blame.
+        module.fail_json(msg="%s; nothing was changed" % exc)
     plans = []
     for index, options in enumerate(merged):
         try:
