@@ -15,9 +15,9 @@ import subprocess
 import sys
 import tempfile
 import urllib.request
-import xml.etree.ElementTree as ElementTree
 import zipfile
 from pathlib import Path
+from xml.etree import ElementTree
 
 KEYCLOAK_VERSION = "26.7.5"
 # SHA-512 of each distribution zip we run, pinned here (Maven Central publishes the same in a .sha512 file).
