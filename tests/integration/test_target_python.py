@@ -71,7 +71,7 @@ def test_client_registration_on_the_oldest_target_python(keycloak, realm, oracle
 
 
 def test_secret_file_on_the_oldest_target_python(target_python, tmp_path):
-    _, python = target_python
+    python = target_python[1]
     secret = "target-python-secret-0123456789"
     args = dict(path=str(tmp_path / "oidc.env"), content="CLIENT_SECRET=%s\n" % secret, secrets=[secret], mode="0600")
     first = run_on_target(python, "secret_file", args, ansible_env(None), verbosity=3)
