@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import requests
 
-KEYCLOAK_VERSION = "26.7.3"  # keep in step with keycloak_dist.KEYCLOAK_VERSION
+KEYCLOAK_VERSION = "26.7.5"  # keep in step with keycloak_dist.KEYCLOAK_VERSION
 
 
 def admin_token(server, session=None, base=None, **kwargs) -> str:
