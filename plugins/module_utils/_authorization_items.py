@@ -123,8 +123,7 @@ def declared(authorization):
         if authorization.get(option) is not None:
             result['server'][field] = authorization[option].upper()
     for index, scope in enumerate(authorization.get('scopes') or []):
-        scope = _scope_item(index, scope)
-        _add(result, 'scopes', scope, {})
+        _add(result, 'scopes', _scope_item(index, scope), lambda _scope: {})
     for resource in authorization.get('resources') or []:
         _add(result, 'resources', resource, lambda r: _fields(
             r, displayName='display_name', type='type', uris='uris', scopes='scopes'))
@@ -132,10 +131,11 @@ def declared(authorization):
         _add(result, 'policies', policy, _policy)
     for permission in authorization.get('permissions') or []:
         _add(result, 'permissions', permission, _permission)
-    names = set(result['items']['policies']) | result['absent']['policies']
-    for name in sorted(names & (set(result['items']['permissions']) | result['absent']['permissions'])):
+    both = sorted((set(result['items']['policies']) | result['absent']['policies'])
+                  & (set(result['items']['permissions']) | result['absent']['permissions']))
+    if both:
         raise InvalidAuthorization("'%s' is declared as a policy and as a permission; Keycloak keeps both in one list "
-                                   "of names: rename one" % name)
+                                   "of names: rename one" % both[0])
     return result
 
 
@@ -172,7 +172,7 @@ def _add(result, kind, given, fields_of):
     if given.get('state') == 'absent':
         result['absent'][kind].add(name)
     else:
-        result['items'][kind][name] = fields_of(given) if callable(fields_of) else fields_of
+        result['items'][kind][name] = fields_of(given)
 
 
 def _fields(given, **option_of_field):

@@ -77,7 +77,10 @@ def snapshot(oracle, realm):
         if not client.get("publicClient") and not client.get("bearerOnly"):
             entry["current-secret"] = get("clients/%s/client-secret" % client["id"]).get("value")
         if client.get("authorizationServicesEnabled"):
-            entry["authorization"] = get("clients/%s/authz/resource-server/settings" % client["id"])
+            # Keycloak lists a resource server's items in no fixed order.
+            export = get("clients/%s/authz/resource-server/settings" % client["id"])
+            entry["authorization"] = {k: sorted(v, key=json.dumps) if isinstance(v, list) else v
+                                      for k, v in export.items()}
         if client.get("serviceAccountsEnabled"):
             user = get("clients/%s/service-account-user" % client["id"])
             entry["service-account-roles"] = get("users/%s/role-mappings" % user["id"])
@@ -431,8 +434,10 @@ def changed_parts(before, after):
         if before[key] != after[key]:
             parts.append(key)
     for client_id in sorted(set(before["clients"]) | set(after["clients"])):
-        if before["clients"].get(client_id) != after["clients"].get(client_id):
-            parts.append("client %s" % client_id)
+        was, now = before["clients"].get(client_id) or {}, after["clients"].get(client_id) or {}
+        if was != now:
+            parts.append("client %s (%s)" % (client_id, ", ".join(sorted(k for k in set(was) | set(now)
+                                                                          if was.get(k) != now.get(k)))))
     return ", ".join(parts)
 
 
