@@ -115,6 +115,10 @@ def check_rights(rights, plans, return_secret):
         if plan['current'] is None:
             # Absent may only mean hidden: query-clients alone lists no client it cannot view.
             rights.require_view(realm)
+        if (plan.get('authorization') or {}).get('ops'):
+            # Measured on Keycloak 26.7: either role may change a resource server (and read its export).
+            rights.require(realm, ('manage-clients', 'manage-authorization'),
+                           "changing a client's authorization (its resource server) needs")
         if not _writes(plan):
             continue
         rights.require(realm, 'manage-clients', "creating, changing and deleting clients needs")
