@@ -311,7 +311,7 @@ clients:
   sample: [{"client_id": "billing-worker", "realm": "apps", "id": "5d1c...", "changed": true, "state": "present"}]
 """
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_module import run_client_module
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.run import run_client_module
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_options import CONFIDENTIAL_OPTIONS
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._module import KeycloakModule
 

@@ -127,7 +127,7 @@ clients:
   sample: [{"client_id": "dashboard-spa", "realm": "apps", "changed": false, "state": "present"}]
 """
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_module import run_client_module
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.run import run_client_module
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_options import PUBLIC_OPTIONS
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._module import KeycloakModule
 
