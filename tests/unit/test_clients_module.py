@@ -18,7 +18,7 @@ except ImportError:  # ansible-core 2.18 has no helper: AnsibleModule reads its 
             basic._ANSIBLE_ARGS = saved
 
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.journal import Journal
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.run import after_failure
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.run import ClientTask, after_failure
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_options import CONFIDENTIAL_OPTIONS
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection import (
     KeycloakOpsError, OutcomeUnknown, Unavailable,
@@ -168,3 +168,30 @@ def test_a_refused_write_leaves_no_entry():
     with pytest.raises(KeycloakOpsError):
         journal.write("created client a", refused)
     assert not journal and journal.stands() == []
+
+
+class Failed(Exception):
+    pass
+
+
+class FailingModule:
+    many = False
+
+    def fail_json(self, **result):
+        raise Failed(result)
+
+
+def test_an_unexpected_error_in_a_worker_is_one_line_and_rolled_back():
+    api = UndoAPI()
+    task = ClientTask.__new__(ClientTask)
+    task.module, task.journal = FailingModule(), journal_of(api, ("created client a", ("DELETE", "clients/a", None), None))
+
+    def work(_index):
+        raise KeyError("bug")
+
+    with pytest.raises(Failed) as failed:
+        task._run([{"options": {"client_id": "b"}}], work, [0])
+    result = failed.value.args[0]
+    assert result["msg"] == ("client 'b': unexpected error in the collection (KeyError: 'bug'); the task was stopped, "
+                             "please report it; this task's earlier writes were rolled back, nothing is changed")
+    assert result["stands"] == [] and api.sent == [("DELETE", "clients/a")]

@@ -89,18 +89,18 @@ class ClientTask(object):
             self.reads.prefetch(merged)
         except Unavailable as exc:
             # The realm's listing serves every item: no single item is to blame.
-            module.fail_json(msg="%s; nothing was changed" % exc)
+            module.fail_json(msg="%s; nothing was changed" % exc, stands=[])
         plans = []
         for index, options in enumerate(merged):
-            with module.failing(_label(index, options, module.many), '; nothing was changed'):
+            with module.failing(_label(index, options, module.many), '; nothing was changed', stands=[]):
                 plans.append(self.planner.plan(options))
         # After every client is planned: a policy may name a client declared later in the task.
         for index, plan in enumerate(plans):
-            with module.failing(_label(index, plan['options'], module.many), '; nothing was changed'):
+            with module.failing(_label(index, plan['options'], module.many), '; nothing was changed', stands=[]):
                 self.authorization.plan(plan)
         if not self.return_secret:
             module.hide(collect_secrets([p['current'] for p in plans if p.get('current')]))
-        with module.failing(suffix='; nothing was changed'):
+        with module.failing(suffix='; nothing was changed', stands=[]):
             check_rights(self.reads.rights, plans, self.return_secret)
         return plans
 
