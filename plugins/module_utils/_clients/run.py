@@ -113,17 +113,15 @@ class ClientTask(object):
             results[index] = plans[index].apply(self.writer)
 
         def name(index):
-            plan = plans[index]
+            plan, result = plans[index], results[index]
             self.writer.grant_roles(plan)
-            self.authorization.apply(plan, results[index])
+            self.authorization.apply(plan, result)
+            if self.return_secret and result['state'] == 'present' and _secret_known(plan, self.module.check_mode):
+                result['secret'] = _secret_of(self.module.api, plan)
 
         def whole(index):
             write(index)
             name(index)
-
-        def secret(index):
-            if _secret_known(plans[index], self.module.check_mode):
-                results[index]['secret'] = _secret_of(self.module.api, plans[index])
 
         stage: dict = {}
         for index, plan in enumerate(plans):
@@ -132,8 +130,6 @@ class ClientTask(object):
         self._run(plans, name, stage.get('write', []))
         self._run(plans, whole, stage.get('side effects', []), workers=1)
         self._run(plans, whole, stage.get('delete', []), workers=1)
-        if self.return_secret:
-            self._run(plans, secret, [i for i, r in enumerate(results) if r['state'] == 'present'])
         return results
 
     def _run(self, plans, work, indexes, workers=None):
