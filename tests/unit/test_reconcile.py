@@ -196,3 +196,9 @@ def test_one_or_two_clients_are_queried_without_a_listing():
     api = ListingAPI(10)
     ClientReconciler(api, 'confidential').prefetch([options(client_id='c00001'), options(client_id='x')])
     assert api.params == []
+
+
+def test_a_create_that_meets_409_is_not_journaled_as_this_task_s_creation():
+    reconciler = ClientReconciler(StubAPI(create_conflicts=True), 'confidential')
+    reconciler.apply(reconciler.plan(options()))
+    assert reconciler.journal.stands() == [], "another writer's client: a rollback must not delete it"

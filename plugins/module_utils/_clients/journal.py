@@ -19,6 +19,8 @@ import threading
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._errors import KeycloakOpsError, Unavailable
 
 DONE, UNKNOWN, UNDONE = 'done', 'unknown', 'undone'
+# What an undo function returns when the answer shows that nothing was written (a create that met 409).
+NOT_WRITTEN = 'not written'
 
 
 class Entry(object):
@@ -44,8 +46,9 @@ class Journal(object):
         """Send one write (send() returns what the request answered) and record it.
 
         undo: (method, path, body) that reverses it, or a function of send()'s answer returning that (a create
-        learns its id from the answer); None with `final` saying why it cannot be undone. A refused write did not
-        happen and leaves no entry; one whose answer was lost (Unavailable) may stand and is named as such.
+        learns its id from the answer, or says NOT_WRITTEN); None with `final` saying why it cannot be undone. A
+        refused write did not happen and leaves no entry; one whose answer was lost (Unavailable) may stand and is
+        named as such.
         """
         entry = Entry(what, None, final)
         with self._lock:
@@ -60,7 +63,11 @@ class Journal(object):
                 self._entries.remove(entry)
             raise
         entry.undo = undo(answer) if callable(undo) else undo
-        entry.state = DONE
+        if entry.undo == NOT_WRITTEN:
+            with self._lock:
+                self._entries.remove(entry)
+        else:
+            entry.state = DONE
         return answer
 
     def __bool__(self):

@@ -14,6 +14,7 @@ __metaclass__ = type
 import secrets
 import string
 
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.journal import NOT_WRITTEN
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.views import (
     client_result, managed_view, merged, with_scope_ops,
 )
@@ -77,7 +78,9 @@ class ClientWriter(object):
         status, _body, headers = self.journal.write(
             'created client %s' % plan['client_id'],
             lambda: self.api.request('POST', clients, body=body, expected=(201, 409)),
-            undo=lambda answer: ('DELETE', clients + '/' + _location_id(answer[2]), None) if answer[0] == 201 else None)
+            # 409: another writer's client (the POST is sent once); this task goes on to update it.
+            undo=lambda answer: ('DELETE', clients + '/' + _location_id(answer[2]), None) if answer[0] == 201
+            else NOT_WRITTEN)
         if status == 409:
             return self._converge(plan)
         plan['current'] = dict(body, id=_location_id(headers))
