@@ -157,4 +157,3 @@ def test_nothing_was_changed_only_when_true(realm, oracle, env, refusing_proxy):
                      dict(env, KEYCLOAK_URL=refusing_proxy.url))
     assert run.rc != 0 and run.result["msg"].endswith("; nothing was changed"), run.output
     assert run.result["stands"] == [] and oracle.get_client_id("only-gone")
-

@@ -21,6 +21,7 @@ from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_optio
 )
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection import admin_path
 
+
 class ClientPlan(dict):
     """What one client needs; `action` names the kind of plan, apply() hands it to the writer's matching step."""
 
