@@ -12,7 +12,10 @@ Items are matched by name; of each only the fields given are compared. What goes
 under exclusive every undeclared item of the kind. One read of the resource server's export
 (GET .../authz/resource-server/settings, which names everything by name) shows what exists; roles, clients,
 groups and users named by policies are looked up before the first write, so a bad reference changes nothing.
-Every write goes through AuthorizationReconciler._write().
+A policy may name a client the same task creates: its id is looked up when the policy is written, after the task's
+clients. Every write goes through AuthorizationReconciler._write(), which records its undo in the task's journal
+(_clients/journal.py): a create is undone by a delete, an update by putting the item back as it was, a removal by
+creating the item again from what the export showed.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -34,9 +37,12 @@ NOT_SENT = ('extendChildren',)
 class AuthorizationReconciler(object):
     """Plans (reads only) and applies (writes in order) the declared authorization of clients of one task."""
 
-    def __init__(self, api, check_mode=False):
+    def __init__(self, api, check_mode=False, journal=None, clients=None):
         self.api = api
         self.check_mode = check_mode
+        self.journal = journal
+        # clients(realm, client_id): the client as the task leaves it ({'id': None} until the task creates it).
+        self.clients = clients or (lambda realm, client_id: find_client(self.api, realm, client_id))
         self._roles = {}
         self._clients = {}
         self._groups = {}
@@ -57,11 +63,23 @@ class AuthorizationReconciler(object):
         # are in the export like any other item.
         current = existing(export)
         ops = plan_ops(declaration, current)
-        members = {}
+        members, before_members = {}, {}
         for name, policy in sorted(declaration['items']['policies'].items()):
             members[name] = self._members(realm, name, policy)
+        for op, kind, name in ops:
+            if kind == 'policies' and op in ('update', 'delete'):
+                # What the undo of the update or removal puts back.
+                before_members[name] = self._before_members(realm, name, current[kind][name])
         client_plan['authorization'] = dict(declaration=declaration, items=declaration['items'], current=current,
-                                            gone=removed(declaration, current), ops=ops, members=members)
+                                            gone=removed(declaration, current), ops=ops, members=members,
+                                            before_members=before_members)
+
+    def _before_members(self, realm, name, policy):
+        """The ids of a policy's members as Keycloak has them; a member that no longer resolves cannot be put back."""
+        try:
+            return self._members(realm, name, policy)
+        except InvalidAuthorization:
+            return None
 
     def _base(self, realm, uuid):
         return admin_path(realm, 'clients', uuid, 'authz', 'resource-server')
@@ -90,6 +108,9 @@ class AuthorizationReconciler(object):
                     if client is None:
                         raise InvalidAuthorization("policy '%s': role '%s' names client '%s', which does not exist in "
                                                    "realm '%s'" % (policy, name, owner, realm))
+                    if client['id'] is None:
+                        raise InvalidAuthorization("policy '%s': role '%s' names client '%s', which this task creates "
+                                                   "without roles" % (policy, name, owner))
                     path = admin_path(realm, 'clients', client['id'], 'roles', role)
                 else:
                     path = admin_path(realm, 'roles', role)
@@ -104,7 +125,7 @@ class AuthorizationReconciler(object):
     def _client(self, realm, client_id):
         key = (realm, client_id)
         if key not in self._clients:
-            self._clients[key] = find_client(self.api, realm, client_id)
+            self._clients[key] = self.clients(realm, client_id)
         return self._clients[key]
 
     def _client_ids(self, realm, policy, client_ids):
@@ -114,7 +135,8 @@ class AuthorizationReconciler(object):
             if client is None:
                 raise InvalidAuthorization("policy '%s': client '%s' does not exist in realm '%s'"
                                            % (policy, client_id, realm))
-            ids.append(client['id'])
+            # A client the task creates has an id once created: _body() looks it up then.
+            ids.append(client['id'] or (realm, client_id))
         return ids
 
     def _group_id(self, realm, policy, path):
@@ -139,6 +161,14 @@ class AuthorizationReconciler(object):
 
     # -- apply ---------------------------------------------------------------------------------
 
+    def _resolved(self, ids):
+        """Member ids with the clients this task created looked up now ((realm, client_id) until then)."""
+        if ids is None:
+            return None
+        return [self.clients(*i)['id'] if isinstance(i, tuple) else i for i in ids]
+
+    # -- apply ---------------------------------------------------------------------------------
+
     def apply(self, client_plan, result):
         """Carry out the ops (none in check mode) and fold them into the client's result and diff."""
         authz = client_plan.get('authorization')
@@ -158,37 +188,45 @@ class AuthorizationReconciler(object):
         label = "client %s" % client_plan['client_id']
         for op, kind, name in authz['ops']:
             if kind == 'server':
-                self._write('PUT', base, self._server_body(authz), "updated the resource server settings of %s" % label)
+                old = {k: v for k, v in authz['current']['server'].items() if v is not None}
+                self._write("updated the resource server settings of %s" % label, 'PUT', base,
+                            self._server_body(authz), undo=('PUT', base, old))
                 continue
             what = "%s authorization %s '%s' of %s" % (op + 'd', SINGULAR[kind], name, label)
             if op == 'create':
                 body = self._body(kind, name, authz)
-                self._write('POST', '%s/%s' % (base, self._endpoint(kind, body)), body, what)
+                self._write(what, 'POST', '%s/%s' % (base, self._endpoint(kind, body)), body,
+                            undo=lambda answer, kind=kind: ('DELETE', '%s/%s/%s' % (
+                                base, DELETE_ENDPOINT[kind], _id_of(answer[1])), None))
                 continue
             # The export names things without ids: an update or removal looks its one id up by name.
-            found = self.api.get('%s/%s/search' % (base, SEARCH_ENDPOINT[kind]), params={'name': name})
-            item_id = (found or {}).get('id') or (found or {}).get('_id')
+            item_id = _id_of(self.api.get('%s/%s/search' % (base, SEARCH_ENDPOINT[kind]), params={'name': name}))
+            before = self._body(kind, name, authz, before=True)
             if op == 'delete':
                 if item_id:  # else already gone, e.g. with the policy it was the only part of
-                    self._write('DELETE', '%s/%s/%s' % (base, DELETE_ENDPOINT[kind], item_id), None, what)
+                    self._write(what, 'DELETE', '%s/%s/%s' % (base, DELETE_ENDPOINT[kind], item_id), None,
+                                undo=('POST', '%s/%s' % (base, self._endpoint(kind, before)), before))
                 continue
             if not item_id:
                 raise InvalidAuthorization("%s: Keycloak no longer finds it by name; run the task again" % what)
-            body = self._body(kind, name, authz)
-            body['_id' if kind == 'resources' else 'id'] = item_id
-            self._write('PUT', '%s/%s/%s' % (base, self._endpoint(kind, body), item_id), body, what)
+            id_field = '_id' if kind == 'resources' else 'id'
+            body = dict(self._body(kind, name, authz), **{id_field: item_id})
+            path = '%s/%s/%s' % (base, self._endpoint(kind, body), item_id)
+            self._write(what, 'PUT', path, body, undo=('PUT', path, dict(before, **{id_field: item_id})))
 
-    def _write(self, method, path, body, what):
-        """The one way an authorization write is sent (what: the sentence naming it, for journals and errors).
+    def _write(self, what, method, path, body, undo):
+        """The one way an authorization write is sent, recorded with its undo in the task's journal (what: the
+        sentence naming it). A POST whose answer is lost is not sent again: the next run finds the item by name
+        and converges."""
+        hint = "run the task again: it finds what was %s by name and converges" % what.split(' ', 1)[0]
 
-        A POST whose answer is lost is not sent again: the next run finds the item by name and converges.
-        """
-        if method == 'POST':
-            return self.api.post(path, body, check_hint="run the task again: it finds what was %s by name and "
-                                                        "converges" % what.split(' ', 1)[0])
-        if method == 'DELETE':
-            return self.api.request('DELETE', path, absent_ok=True)
-        return self.api.request(method, path, body=body)
+        def send():
+            return self.api.request(method, path, body=body, absent_ok=method == 'DELETE',
+                                    check_hint=hint if method == 'POST' else None)
+
+        if self.journal is None:
+            return send()
+        return self.journal.write(what, send, undo=undo)
 
     @staticmethod
     def _server_body(authz):
@@ -203,26 +241,27 @@ class AuthorizationReconciler(object):
         return dict(scopes='scope', resources='resource', policies='policy/' + str(body.get('type')),
                     permissions='permission/' + str(body.get('type')))[kind]
 
-    @staticmethod
-    def _body(kind, name, authz):
+    def _body(self, kind, name, authz, before=False):
         """The representation to send: Keycloak's current fields, overlaid with the declared ones (a time policy
-        declares every field of its window, unset ones as None: those are left out, and Keycloak drops them)."""
-        want, have = authz['items'][kind][name], authz['current'][kind].get(name) or {}
+        declares every field of its window, unset ones as None: those are left out, and Keycloak drops them);
+        before: only the current ones, what an undo puts back."""
+        want = {} if before else authz['items'][kind][name]
+        have = authz['current'][kind].get(name) or {}
         body = {k: v for k, v in dict(have, **want).items() if v is not None and k not in NOT_SENT}
         body['name'] = name
         if kind == 'resources':
             body['scopes'] = [dict(name=s) for s in body.get('scopes') or []]
         elif kind == 'policies':
-            ids = authz['members'].get(name)
+            ids = self._resolved(authz['before_members' if before else 'members'].get(name))
             kind_of = body['type']
             if kind_of == 'role':
                 # Members by id: names are ambiguous for client roles ('client/role' with a '/' in the client id).
-                body['roles'] = [dict(id=i, required=False) for i in ids]
+                body['roles'] = [dict(id=i, required=False) for i in ids or []]
             elif kind_of == 'group':
                 extend = bool(dict(have, **want).get('extendChildren'))
-                body['groups'] = [dict(id=i, extendChildren=extend) for i in ids]
+                body['groups'] = [dict(id=i, extendChildren=extend) for i in ids or []]
             elif kind_of in ('client', 'user'):
-                body[kind_of + 's'] = ids
+                body[kind_of + 's'] = ids or []
         return body
 
     @staticmethod
@@ -246,3 +285,8 @@ class AuthorizationReconciler(object):
             before['settings'] = {f: current['server'].get(f) for f in declaration['server']}
             after['settings'] = dict(declaration['server'])
         return before, after
+
+
+def _id_of(representation):
+    representation = representation or {}
+    return representation.get('id') or representation.get('_id')
