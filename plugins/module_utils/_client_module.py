@@ -46,6 +46,8 @@ def run_client_module(module, kind):
     return_secret = module.params.get('return_secret')
     reconciler = ClientReconciler(api, kind, check_mode=module.check_mode, generate_secrets=return_secret)
     authorization = AuthorizationReconciler(api, check_mode=module.check_mode)
+    if module.check_mode:
+        reconciler.plan_scopes(module.params.get('planned_client_scopes'), module.params.get('realm'))
     try:
         reconciler.prefetch(merged)
     except Unavailable as exc:

@@ -44,7 +44,7 @@ options:
   name:
     description:
       - Name of the client scope, the value a client puts in the C(scope) parameter of a token request.
-      - Printable ASCII without spaces, C(") or C(\\) (an OAuth scope token), at most 255 characters.
+      - Printable ASCII without spaces, double quotes or backslashes (an OAuth scope token), at most 255 characters.
       - Exactly one of O(name) and O(scopes) is required.
     type: str
   scopes:
