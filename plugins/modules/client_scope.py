@@ -12,7 +12,7 @@ module: client_scope
 short_description: Keycloak client scopes, their protocol mappers and the realm's default client scopes
 version_added: 2.1.0
 description:
-  - Makes one or many client scopes look as declared, and nothing more: only the options given are compared,
+  - Makes one or many client scopes look as declared, and nothing more. Only the options given are compared,
     and protocol mappers not declared are left alone.
   - A client scope gives a client's tokens their meaning, for example a scope C(candidates:read) whose audience
     mapper adds the API that accepts the token. Clients name scopes in their O(keycloak_ops.clients.confidential_client#module:default_client_scopes)

@@ -33,8 +33,8 @@ def test_a_differing_declared_key_updates_the_mapper_and_keeps_the_other_keys():
                     config={"included.client.audience": "candidates-api", "id.token.claim": "false", "x": "kept"})]
     [(op, body, existing)] = mapper_ops([mapper], current)
     assert op == "update" and existing is current[0]
-    assert body["id"] == "m1" and body["config"] == {"included.client.audience": "candidates-api",
-                                                      "id.token.claim": "true", "x": "kept"}
+    assert body["id"] == "m1"
+    assert body["config"] == {"included.client.audience": "candidates-api", "id.token.claim": "true", "x": "kept"}
 
 
 def test_another_type_replaces_the_config_and_absent_deletes_and_undeclared_mappers_stay():
@@ -46,7 +46,7 @@ def test_another_type_replaces_the_config_and_absent_deletes_and_undeclared_mapp
                                "openid-connect"),
                 desired_mapper(2, dict(name="never-there", type="realm_roles", state="absent"), "openid-connect")]
     ops = mapper_ops(declared, current)
-    assert [(op, body["name"]) for op, body, _ in ops] == [("update", "aud"), ("delete", "gone")]
+    assert [(op, body["name"]) for op, body, _existing in ops] == [("update", "aud"), ("delete", "gone")]
     assert "claim.name" not in ops[0][1]["config"] and ops[0][1]["protocolMapper"] == "oidc-audience-mapper"
 
 
