@@ -120,6 +120,17 @@ options:
       - Scopes already attached and not listed stay, unless O(client_scopes_exclusive) is set.
     type: list
     elements: str
+  planned_client_scopes:
+    description:
+      - Client scopes that an earlier task of the same check-mode run would create, so that this task's
+        check mode plans to attach them instead of failing on a scope that does not exist yet.
+      - Each item is a scope name in O(realm), or a dict with C(name) and optionally C(realm), such as the items of
+        the C(scopes) result of M(keycloak_ops.clients.client_scope); items with C(state=absent) are skipped.
+      - Used in check mode only; outside it every scope named must exist. The provision role passes its
+        RV(keycloak_ops.clients.client_scope#module:scopes) results here.
+      - A task-level option, not an option of an item of O(clients).
+    type: list
+    elements: raw
   client_scopes_exclusive:
     description:
       - Detach default (optional) scopes that O(default_client_scopes) (O(optional_client_scopes)) does not list.

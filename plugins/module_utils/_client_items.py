@@ -7,12 +7,15 @@
 """One client or many: O(client_id) or a list O(clients) whose items are client ids or dicts of per-client
 options, top-level options being defaults for every item (like module_defaults for one task).
 
-Pure logic, shared by every module that addresses clients (through KeycloakModule's item_options).
+Pure logic, shared by every module that addresses clients (through KeycloakModule's item_options). Other objects
+addressed the same way (client scopes: O(name) or O(scopes)) give their own ItemShape.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
+
+from collections import namedtuple
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
@@ -23,53 +26,59 @@ CLIENT_ADDRESS = dict(client_id=dict(type='str', aliases=['clientId']), realm=di
 # Long enough to recognise a client id, short enough to keep the error on one readable line.
 LABEL_LENGTH = 60
 
+# How a kind of item is addressed: the option naming one (key), the list of many (plural), what messages call one
+# (noun) and what its key is called in them (key_noun).
+ItemShape = namedtuple('ItemShape', 'key plural noun key_noun')
+CLIENTS = ItemShape('client_id', 'clients', 'client', 'client id')
 
-def items_argument_spec(item_options):
+
+def items_argument_spec(item_options, shape=CLIENTS):
     """Top-level module options: the per-client options (also defaults for each item of O(clients)) and the list."""
     spec = {k: dict(v) for k, v in item_options.items()}
     spec['realm']['default'] = 'master'
     if 'state' in spec:
         spec['state']['default'] = 'present'
-    spec['clients'] = dict(type='list', elements='raw')
+    spec[shape.plural] = dict(type='list', elements='raw')
     return spec
 
 
-def client_items(params, client_options):
+def client_items(params, client_options, shape=CLIENTS):
     """The list of per-client option dicts of a module call: the single client, or each item of O(clients).
 
     Top-level client options are defaults for every item, like module_defaults for one task.
     Raises InvalidClient naming the item index.
     """
+    key, plural, noun = shape.key, shape.plural, shape.noun
     defaults = {k: params.get(k) for k in client_options if params.get(k) is not None}
-    if params.get('clients') is None:
-        if not params.get('client_id'):
-            raise InvalidClient("one of client_id or clients is required")
+    if params.get(plural) is None:
+        if not params.get(key):
+            raise InvalidClient("one of %s or %s is required" % (key, plural))
         return [{k: params.get(k) for k in client_options}]
-    if params.get('client_id'):
-        raise InvalidClient("client_id and clients are mutually exclusive: put every client in clients")
-    if not params['clients']:
-        raise InvalidClient("clients is empty: give at least one client")
+    if params.get(key):
+        raise InvalidClient("%s and %s are mutually exclusive: put every %s in %s" % (key, plural, noun, plural))
+    if not params[plural]:
+        raise InvalidClient("%s is empty: give at least one %s" % (plural, noun))
     items: list = []
     seen: dict = {}
     validator = ArgumentSpecValidator(client_options)
-    for index, raw in enumerate(params['clients']):
-        where = 'clients[%d]' % index
+    for index, raw in enumerate(params[plural]):
+        where = '%s[%d]' % (plural, index)
         if isinstance(raw, str):
-            raw = {'client_id': raw}
+            raw = {key: raw}
         if not isinstance(raw, dict):
-            raise InvalidClient("%s: expected a client id or a dict of client options, got %s"
-                                % (where, type(raw).__name__))
+            raise InvalidClient("%s: expected a %s or a dict of %s options, got %s"
+                                % (where, shape.key_noun, noun, type(raw).__name__))
         result = validator.validate(dict(defaults, **raw))
         if result.error_messages:
             raise InvalidClient("%s: %s" % (where, result.error_messages[0]))
         item = result.validated_parameters
-        if not item.get('client_id'):
-            raise InvalidClient("%s: client_id is required" % where)
-        key = (item.get('realm'), item['client_id'])
-        if key in seen:
-            raise InvalidClient("%s: client_id '%s' is already declared by clients[%d]"
-                                % (where, item['client_id'], seen[key]))
-        seen[key] = index
+        if not item.get(key):
+            raise InvalidClient("%s: %s is required" % (where, key))
+        seen_key = (item.get('realm'), item[key])
+        if seen_key in seen:
+            raise InvalidClient("%s: %s '%s' is already declared by %s[%d]"
+                                % (where, key, item[key], plural, seen[seen_key]))
+        seen[seen_key] = index
         items.append(item)
     return items
 
@@ -84,9 +93,11 @@ def given_secrets(raw_items, client_options):
             for key, value in item.items() if key in names and value}
 
 
-def item_label(index, item, many):
+def item_label(index, item, many, shape=CLIENTS):
     """How messages name a client: with its index in O(clients) when there is a list."""
-    client_id = str(item.get('client_id'))
-    if len(client_id) > LABEL_LENGTH:
-        client_id = client_id[:LABEL_LENGTH - 3] + '...'
-    return "clients[%d] (client '%s')" % (index, client_id) if many else "client '%s'" % client_id
+    name = str(item.get(shape.key))
+    if len(name) > LABEL_LENGTH:
+        name = name[:LABEL_LENGTH - 3] + '...'
+    if many:
+        return "%s[%d] (%s '%s')" % (shape.plural, index, shape.noun, name)
+    return "%s '%s'" % (shape.noun, name)

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_items import (
-    client_items, given_secrets, item_label, items_argument_spec,
+    CLIENTS, client_items, given_secrets, item_label, items_argument_spec,
 )
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection import connect
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection_options import keycloak_argument_spec
@@ -48,17 +48,20 @@ class KeycloakModule(AnsibleModule):
 
     argument_spec: the module's own options. connection: 'admin' (default), 'server' or None.
     item_options: per-client options of a module that addresses one client (client_id) or many (clients).
+    item_shape: how the items are addressed when they are not clients (_client_items.ItemShape).
     """
 
-    def __init__(self, argument_spec=None, connection='admin', item_options=None, **kwargs):
+    def __init__(self, argument_spec=None, connection='admin', item_options=None, item_shape=CLIENTS, **kwargs):
         spec = connection_argument_spec(connection)
         if item_options is not None:
-            spec.update(items_argument_spec(item_options))
-            kwargs['required_one_of'] = list(kwargs.get('required_one_of') or []) + [('client_id', 'clients')]
-            kwargs['mutually_exclusive'] = list(kwargs.get('mutually_exclusive') or []) + [('client_id', 'clients')]
+            spec.update(items_argument_spec(item_options, item_shape))
+            one_or_many = [(item_shape.key, item_shape.plural)]
+            kwargs['required_one_of'] = list(kwargs.get('required_one_of') or []) + one_or_many
+            kwargs['mutually_exclusive'] = list(kwargs.get('mutually_exclusive') or []) + one_or_many
         spec.update(argument_spec or {})
         kwargs.setdefault('supports_check_mode', True)
         self.item_options = item_options
+        self.item_shape = item_shape
         self._api = None
         super(KeycloakModule, self).__init__(argument_spec=spec, **kwargs)
 
@@ -72,7 +75,7 @@ class KeycloakModule(AnsibleModule):
         """
         super(KeycloakModule, self)._load_params()
         if self.item_options:
-            self.hide(given_secrets(self.params.get('clients'), self.item_options), declared=True)
+            self.hide(given_secrets(self.params.get(self.item_shape.plural), self.item_options), declared=True)
 
     def hide(self, values, declared=False):
         """Keep values out of every output of this run (results, diffs, warnings, failures, logs).
@@ -93,15 +96,15 @@ class KeycloakModule(AnsibleModule):
     @property
     def many(self):
         """Whether the clients were given as the list O(clients) (results then name items by index)."""
-        return self.params.get('clients') is not None
+        return self.params.get(self.item_shape.plural) is not None
 
     def items(self):
         """The per-client options of this call: the single client, or each item of O(clients), validated."""
         with self.failing():
-            return client_items(self.params, self.item_options)
+            return client_items(self.params, self.item_options, self.item_shape)
 
     def label(self, index, item):
-        return item_label(index, item, self.many)
+        return item_label(index, item, self.many, self.item_shape)
 
     @contextmanager
     def failing(self, prefix=None, suffix='', **result):
@@ -117,7 +120,8 @@ class KeycloakModule(AnsibleModule):
         A result's 'diff' goes to the task's diff: the single client's, or those of the changed clients.
         """
         diffs = [r.pop('diff', None) for r in results]
-        output.update(changed=any(r.get('changed') for r in results), clients=results)
+        output.update(changed=any(r.get('changed') for r in results))
+        output[self.item_shape.plural] = results
         if self._diff and any(d is not None for d in diffs):
             output['diff'] = [d for d, r in zip(diffs, results) if r['changed']] if self.many else diffs[0]
         if not self.many:

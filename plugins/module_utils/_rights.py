@@ -105,13 +105,13 @@ class AdminRights(object):
                 "%s lacks the '%s' role of realm-management in realm '%s', which %s"
                 % (self.api.identity, alternatives[0], realm, why))
 
-    def require_view(self, realm):
-        """Seeing clients: with only query-clients Keycloak answers an empty list for clients that exist.
+    def require_view(self, realm, why="reading clients needs (with query-clients alone Keycloak hides them)"):
+        """Seeing clients (and client scopes): with only query-clients Keycloak answers an empty list for clients
+        and client scopes that exist.
 
         When the roles cannot be read, the realm's management client tells: every realm has it, and Keycloak
         lists it only to an identity that may view clients (one request).
         """
-        why = "reading clients needs (with query-clients alone Keycloak hides them)"
         if self.roles(realm) is not None:
             self.require(realm, VIEW_CLIENTS, why)
             return

@@ -511,12 +511,15 @@ clients:
 """
 
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.run import run_client_module
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_options import CONFIDENTIAL_OPTIONS
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_options import (
+    CONFIDENTIAL_OPTIONS, PLANNED_SCOPES,
+)
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._module import KeycloakModule
 
 
 def main():
-    module = KeycloakModule(dict(return_secret=dict(type='bool', default=False)), item_options=CONFIDENTIAL_OPTIONS)
+    module = KeycloakModule(dict(PLANNED_SCOPES, return_secret=dict(type='bool', default=False)),
+                            item_options=CONFIDENTIAL_OPTIONS)
     run_client_module(module, 'confidential')
 
 

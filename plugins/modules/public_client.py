@@ -142,12 +142,12 @@ clients:
 """
 
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.run import run_client_module
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_options import PUBLIC_OPTIONS
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_options import PLANNED_SCOPES, PUBLIC_OPTIONS
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._module import KeycloakModule
 
 
 def main():
-    module = KeycloakModule(item_options=PUBLIC_OPTIONS)
+    module = KeycloakModule(PLANNED_SCOPES, item_options=PUBLIC_OPTIONS)
     run_client_module(module, 'public')
 
 

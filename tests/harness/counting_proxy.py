@@ -55,6 +55,8 @@ class CountingProxy:
         self.calls: list[tuple[str, str]] = []  # (method, path) in arrival order, for debugging
         # (method, path part): the next matching request is forwarded, then its answer dropped (see drop_response).
         self._drops: list[tuple[str, str]] = []
+        # (method, path part, status, body): the next matching request is answered here, never forwarded (see refuse).
+        self._refusals: list[tuple[str, str, int, bytes]] = []
         self._server = _Server(("127.0.0.1", port), _Handler)
         self._server.proxy = self
         self._thread: threading.Thread | None = None
@@ -98,6 +100,23 @@ class CountingProxy:
                     del self._drops[index]
                     return True
         return False
+
+    def refuse(self, method: str, path_part: str, status: int = 400,
+               message: str = "refused by the test proxy") -> None:
+        """Answer the next `method` request whose path contains `path_part` with `status` and Keycloak's error body,
+        without forwarding it: a refusal of a write that passed every check, which Keycloak cannot be made to give
+        on purpose (it accepts every client-scope write a valid plan sends)."""
+        body = ('{"errorMessage": "%s"}' % message).encode()
+        with self._lock:
+            self._refusals.append((method, path_part, status, body))
+
+    def _take_refusal(self, method: str, path: str) -> tuple[int, bytes] | None:
+        with self._lock:
+            for index, (wanted, part, status, body) in enumerate(self._refusals):
+                if wanted == method and part in path:
+                    del self._refusals[index]
+                    return status, body
+        return None
 
     def reset(self) -> None:
         with self._lock:
@@ -185,6 +204,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def _handle(self) -> None:
         proxy = self.server.proxy
         proxy._record(self.command, self.path)
+        refusal = proxy._take_refusal(self.command, self.path)
+        if refusal is not None:
+            self._read_body()
+            self.send_response(refusal[0])
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(refusal[1])))
+            self.end_headers()
+            self.wfile.write(refusal[1])
+            return
         try:
             resp = self._forward(self._read_body())
             data = resp.read()

@@ -24,6 +24,7 @@ LIMITED_USERS = {
     "create-only": ["create-client"],
     "view-only": ["view-clients"],
     "manager": ["manage-clients", "manage-users", "manage-realm", "view-realm"],
+    "realm-manager": ["manage-realm", "view-clients"],
 }
 USER_PASSWORD = "Limited-user-password-1"
 
@@ -66,8 +67,8 @@ def seeded(keycloak, realm, oracle):
 
 
 def snapshot(oracle, realm):
-    """What no bad input may change: clients (with their secrets and resource servers), scopes, service-account
-    roles and tokens."""
+    """What no bad input may change: clients (with their secrets and resource servers), client scopes (with their
+    mappers) and the realm's default ones, service-account roles and tokens."""
     def get(path):
         return oracle.connection.raw_get("admin/realms/%s/%s" % (realm, path)).json()
 
@@ -86,8 +87,10 @@ def snapshot(oracle, realm):
             entry["service-account-roles"] = get("users/%s/role-mappings" % user["id"])
         clients[client["clientId"]] = entry
     tokens = sorted((t["id"], t.get("remainingCount")) for t in get("clients-initial-access"))
-    scopes = sorted((s["name"], s["id"]) for s in get("client-scopes"))
-    return dict(clients=clients, scopes=scopes, tokens=tokens)
+    scopes = sorted(json.dumps(dict(s, protocolMappers=sorted(s.get("protocolMappers") or [], key=lambda m: m["name"])),
+                               sort_keys=True) for s in get("client-scopes"))
+    realm_scopes = {kind: sorted(x["name"] for x in get("default-%s-client-scopes" % kind)) for kind in ("default", "optional")}
+    return dict(clients=clients, scopes=scopes, realm_scopes=realm_scopes, tokens=tokens)
 
 
 # -- the cases --------------------------------------------------------------------------------------------------
@@ -100,8 +103,8 @@ def lookup(terms, expect, **options):
     return dict(kind="lookup", terms=terms, options=options, expect=expect)
 
 
-def role(clients, expect, connection=None):
-    return dict(kind="role", clients=clients, expect=expect, connection=connection or {})
+def role(clients, expect, connection=None, scopes=None):
+    return dict(kind="role", clients=clients, expect=expect, connection=connection or {}, scopes=scopes or [])
 
 
 def as_user(name, realm):
@@ -120,6 +123,10 @@ def seed_rs(expect, **authorization):
     """A bad authorization declaration for the seeded resource server seed-rs."""
     return module("confidential_client", dict(client_id="seed-rs", preset="service", authorization=authorization),
                   expect)
+
+
+def scope(expect, **args):
+    return module("client_scope", dict(dict(name="new:scope"), **args), expect)
 
 
 SPA = dict(preset="spa", redirect_uris=["https://spa.example/cb"])
@@ -263,6 +270,43 @@ def corpus(keycloak, realm, tmp):
                                            attributes={"pkce.code.challenge.method": "plain"}, pkce_method="S256", **SPA),
         "pub-unknown-scope": pub("client scope 'no-such-scope' does not exist", default_client_scopes=["no-such-scope"], **SPA),
         "pub-secret-option": pub("secret", secret="not-for-public", **SPA),
+        # -- client_scope ----------------------------------------------------------------------------------------------
+        "scope-name-with-space": scope("name: 'bad name' is not a valid scope name", name="bad name"),
+        "scope-name-non-ascii": scope("is not a valid scope name", name="kandidaten:lesen:\u00e9"),
+        "scope-name-too-long": scope("Keycloak stores at most 255", name=LONG),
+        "scope-description-too-long": scope("description: 256 characters; Keycloak stores at most 255", description=LONG),
+        "scope-attribute-too-long": scope("at most 2048", consent_screen_text="x" * 2049),
+        "scope-attribute-conflict": scope("conflicts with option include_in_token_scope",
+                                          include_in_token_scope=True, attributes={"include.in.token.scope": "false"}),
+        "scope-bad-protocol": scope("value of protocol must be one of", protocol="oauth"),
+        "scope-bad-realm-default": scope("value of realm_default must be one of", realm_default="maybe"),
+        "scope-mapper-unknown-type": scope("unknown type 'aud'", protocol_mappers=[{"name": "a", "type": "aud"}]),
+        "scope-mapper-type-and-id": scope("give exactly one of type", protocol_mappers=[
+            {"name": "a", "type": "audience", "protocol_mapper": "oidc-audience-mapper", "client_audience": "x"}]),
+        "scope-audience-without-audience": scope("type 'audience' needs client_audience or custom_audience",
+                                                 protocol_mappers=[{"name": "a", "type": "audience"}]),
+        "scope-mapper-foreign-option": scope("type 'audience' has no option 'claim_name'", protocol_mappers=[
+            {"name": "a", "type": "audience", "client_audience": "x", "claim_name": "y"}]),
+        "scope-mapper-duplicate-name": scope("the name 'a' is used twice",
+                                             protocol_mappers=[{"name": "a", "type": "audience", "client_audience": "x"}] * 2),
+        "scope-saml-friendly-mapper": scope("is an OpenID Connect mapper", protocol="saml",
+                                            protocol_mappers=[{"name": "a", "type": "audience", "client_audience": "x"}]),
+        "scope-unknown-mapper-id": scope("Keycloak has no openid-connect protocol mapper type 'oidc-no-such-mapper'",
+                                         protocol_mappers=[{"name": "a", "protocol_mapper": "oidc-no-such-mapper"}]),
+        "scope-empty-scopes": module("client_scope", dict(scopes=[]), "scopes is empty"),
+        "scope-duplicate-scopes": module("client_scope", dict(scopes=["dup", "dup"]),
+                                         "scopes[1]: name 'dup' is already declared by scopes[0]"),
+        "scope-name-and-scopes": module("client_scope", dict(name="a", scopes=["b"]), "mutually exclusive"),
+        "scope-good-then-bad": module("client_scope", dict(scopes=["good:first", {"name": "second", "protocol_mappers": [
+            {"name": "a", "protocol_mapper": "oidc-no-such-mapper"}]}]),
+            "scopes[1] (scope 'second'): protocol_mappers[0]: Keycloak has no"),
+        "scope-unknown-realm": module("client_scope", dict(realm="no-such-realm", name="a"), "Realm 'no-such-realm' does not exist"),
+        "scope-rights-query-only": module("client_scope", dict(name="new:scope"), "lacks the 'view-clients' role",
+                                          connection=as_user("query-only", realm)),
+        "scope-rights-view-only": module("client_scope", dict(name="email", description="changed"),
+                                         "lacks the 'manage-clients' role", connection=as_user("view-only", realm)),
+        "scope-rights-realm-manager-default": module("client_scope", dict(name="email", realm_default="optional"),
+                                                     "lacks the 'manage-clients' role", connection=as_user("realm-manager", realm)),
         # -- client_secret -------------------------------------------------------------------------------------------
         "secret-unknown-client": module("client_secret", dict(client_id="no-such-client"), "client 'no-such-client': no such client"),
         "secret-public-client": module("client_secret", dict(client_id="seed-pub"), "public clients have no secret"),
@@ -358,6 +402,15 @@ def corpus(keycloak, realm, tmp):
         "role-refused-under-no-log": role([{"client_id": "role-conf", "preset": "service",
                                             "protocol_mappers": [PAIRWISE_UNREACHABLE]}],
                                           "Failed to get redirect URIs from the Sector Identifier URI"),
+        "role-scope-then-bad-client": role([{"client_id": "role-pub", "kind": "public", "redirect_uris": ["*"]}],
+                                           "wildcard '*'", scopes=[{"name": "role:scope", "realm_default": "optional"}]),
+        "role-bad-scope": role([{"client_id": "role-conf", "preset": "service", "optional_client_scopes": ["role:scope"]}],
+                               "scopes[0] (scope 'role:scope'): protocol_mappers[0]",
+                               scopes=[{"name": "role:scope", "protocol_mappers": [{"name": "a", "type": "audience"}]}]),
+        "role-client-names-unknown-scope": role([{"client_id": "role-conf", "preset": "service",
+                                                  "optional_client_scopes": ["role:scope", "no-such-scope"]}],
+                                                "client scope 'no-such-scope' does not exist",
+                                                scopes=[{"name": "role:scope"}]),
         "role-unheld-grant": role([{"client_id": "role-conf", "preset": "service",
                                     "service_account_client_roles": {"realm-management": ["view-events"]}}],
                                   "lacks the 'view-events' role", connection=as_user("manager", realm)),
@@ -380,7 +433,8 @@ def task_of(name, case, realm):
     else:
         # Imported, so that module_defaults reach the role's tasks.
         steps = [{"name": name, "ansible.builtin.import_role": {"name": "keycloak_ops.clients.provision"},
-                  "vars": {"provision_realm": realm, "provision_clients": case["clients"]},
+                  "vars": {"provision_realm": realm, "provision_clients": case["clients"],
+                           "provision_client_scopes": case["scopes"]},
                   "module_defaults": {"group/keycloak_ops.clients.keycloak": case["connection"]} if case["connection"] else {}}]
     record_failure = {"ansible.builtin.set_fact": {
         "results": "{{ results | combine({%r: ansible_failed_result | combine({'failed': true})}) }}" % name}}
@@ -430,7 +484,7 @@ def run_corpus(keycloak, realm, oracle, tmp_path, cases, ansible_bin=None, pytho
 
 def changed_parts(before, after):
     parts = []
-    for key in ("scopes", "tokens"):
+    for key in ("scopes", "realm_scopes", "tokens"):
         if before[key] != after[key]:
             parts.append(key)
     for client_id in sorted(set(before["clients"]) | set(after["clients"])):
@@ -461,7 +515,7 @@ OLDEST_SUBSET = ("conf-client-id-too-long", "conf-redirect-javascript", "conf-go
                  "secret-huge-grace", "iat-count-zero", "conn-missing-ca-path", "conn-https-to-http-port",
                  "conn-wrong-path-prefix", "rights-query-only-absent", "rights-manager-grants-unheld-role",
                  "lookup-missing-ca-path", "lookup-unknown-client", "role-bad-public-after-confidential", "role-server-down",
-                 "role-refused-under-no-log")
+                 "role-refused-under-no-log", "scope-good-then-bad", "scope-rights-view-only", "role-client-names-unknown-scope")
 
 
 def test_bad_input_on_the_oldest_ansible_core(keycloak, seeded, oracle, cases, tmp_path):

@@ -50,6 +50,7 @@ class ClientReads(object):
     def __init__(self, api):
         self.api = api
         self._scopes_by_realm = {}
+        self._planned_scopes = {}
         self._realm_defaults = {}
         self._roles = {}
         self._clients = {}
@@ -134,10 +135,24 @@ class ClientReads(object):
             raise failed[min(failed)]
         return {names[index]: client for index, client in found.items()}
 
+    def plan_scopes(self, planned, default_realm):
+        """Count the scopes an earlier check-mode task would create as existing (with no id): only a check-mode run
+        may be told this, as its writes never need the ids."""
+        for item in planned or []:
+            if isinstance(item, dict):
+                if item.get('state') == 'absent' or not item.get('name'):
+                    continue
+                realm, name = item.get('realm') or default_realm, str(item['name'])
+            else:
+                realm, name = default_realm, str(item)
+            self._planned_scopes.setdefault(realm, set()).add(name)
+
     def scope_ids(self, realm):
         if realm not in self._scopes_by_realm:
             scopes = self.api.get(admin_path(realm, 'client-scopes')) or []
             self._scopes_by_realm[realm] = {s['name']: s['id'] for s in scopes}
+            for name in self._planned_scopes.get(realm, ()):
+                self._scopes_by_realm[realm].setdefault(name, None)
         return self._scopes_by_realm[realm]
 
     def realm_default_scopes(self, realm, kind):

@@ -73,6 +73,8 @@ class ClientTask(object):
         self.module = module
         self.return_secret = module.params.get('return_secret')
         self.reads = ClientReads(module.api)
+        if module.check_mode:
+            self.reads.plan_scopes(module.params.get('planned_client_scopes'), module.params.get('realm'))
         self.planner = Planner(self.reads, kind)
         self.journal = Journal(module.api)
         self.writer = ClientWriter(self.planner, self.journal, check_mode=module.check_mode,
