@@ -12,10 +12,12 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import threading
 import traceback
+from datetime import datetime, timezone
 from typing import Optional
 
-from urllib.parse import quote
+from urllib.parse import quote, urljoin
 
 from ansible.module_utils.basic import missing_required_lib
 
@@ -29,11 +31,12 @@ from ansible_collections.keycloak_ops.clients.plugins.module_utils._http_errors 
 KEYCLOAK_IMPORT_ERROR: Optional[str] = None
 try:
     from keycloak import KeycloakOpenIDConnection
-    from keycloak.connection import ConnectionManager
     from keycloak.exceptions import KeycloakConnectionError, KeycloakError
+    from requests.exceptions import RequestException
     from urllib3.util.retry import Retry
 except ImportError:
     KEYCLOAK_IMPORT_ERROR = traceback.format_exc()
+    Retry = object  # type: ignore[assignment,misc]
 
 RETRIED_STATUSES = (502, 503, 504)
 RETRY_COUNT = 3
@@ -44,6 +47,19 @@ RETRY_COUNT = 3
 RETRIED_METHODS = frozenset(('GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS'))
 # Keycloak's token lifetime bounds a given token; we cannot renew it, so treat it as long-lived.
 GIVEN_TOKEN_LIFETIME = 10 * 365 * 24 * 3600
+
+
+class SentOnceRetry(Retry):
+    """urllib3's Retry, except that a failure it does not classify is treated as a failure after sending.
+
+    urllib3 retries a connect failure (the request never left), a read failure (it may have arrived) only for the
+    allowed methods, and any other failure for every method: a TLS error while the answer is read is such an
+    "other" failure, so a POST that Keycloak received would be sent again. Only the connect counter may resend
+    a request that is not in allowed_methods.
+    """
+
+    def _is_read_error(self, err):
+        return not self._is_connection_error(err)
 
 
 def segment(value):
@@ -65,8 +81,8 @@ class KeycloakAPI(object):
         cert = None
         if params.get('client_cert'):
             cert = (params['client_cert'], params['client_key']) if params.get('client_key') else params['client_cert']
-        retry = Retry(total=RETRY_COUNT, connect=RETRY_COUNT, read=1, status=RETRY_COUNT, backoff_factor=0.5,
-                      status_forcelist=RETRIED_STATUSES, allowed_methods=RETRIED_METHODS, raise_on_status=False)
+        retry = SentOnceRetry(total=RETRY_COUNT, connect=RETRY_COUNT, read=1, status=RETRY_COUNT, backoff_factor=0.5,
+                              status_forcelist=RETRIED_STATUSES, allowed_methods=RETRIED_METHODS, raise_on_status=False)
         given_token = params.get('token')
         self.connection = KeycloakOpenIDConnection(
             server_url=self.base_url,
@@ -81,11 +97,21 @@ class KeycloakAPI(object):
             timeout=self.timeout,
             max_retries=retry,  # type: ignore[arg-type]  # typed int, handed on to requests' HTTPAdapter
         )
-        # python-keycloak adds POST to the allowed methods of the Retry it is given: mount a copy without it.
-        for adapter in self.connection._s.adapters.values():
-            adapter.max_retries = retry.new(allowed_methods=RETRIED_METHODS)  # type: ignore[attr-defined]
+        # Requests go out on python-keycloak's pool, with headers of their own (_send).
+        self._session = self.connection._s
+        # python-keycloak adds POST to the allowed methods of the Retry it is given: mount a copy without it, on
+        # the admin session and on the token endpoint's (a token request is a POST too: sent once).
+        sessions = [self._session]
         if given_token:
             self.connection.grant_type = None
+        else:
+            sessions.append(self.connection.keycloak_openid.connection._s)
+        for session in sessions:
+            for adapter in session.adapters.values():
+                adapter.max_retries = retry.new(allowed_methods=RETRIED_METHODS)  # type: ignore[attr-defined]
+        # Worker threads share this session: python-keycloak renews the token by replacing it, so two threads
+        # finding it expired would both renew it with the one refresh token. One renewal at a time.
+        self._token_lock = threading.Lock()
         self.auth_mode = 'token' if given_token else self.connection.grant_type
         if not self.auth_mode:
             raise KeycloakOpsError(
@@ -104,16 +130,38 @@ class KeycloakAPI(object):
         """Fetch the token now, so bad credentials fail before any other request."""
         if self.auth_mode == 'token':
             return
-        try:
-            self.connection.get_token()
-        except KeycloakConnectionError as exc:
-            raise KeycloakOpsError(connection_error_message(exc, self.base_url, self.timeout)) from exc
-        except KeycloakError as exc:
-            raise KeycloakOpsError(self._login_error(exc)) from exc
+        with self._token_lock:
+            self._renew(self.connection.get_token)
 
     def access_token(self):
         token = self.connection.token or {}
         return token.get('access_token') if isinstance(token, dict) else None
+
+    def _renew(self, renewal):
+        """Run a python-keycloak token call (get_token or refresh_token), its failures as one line."""
+        try:
+            renewal()
+        except KeycloakConnectionError as exc:
+            raise Unavailable(connection_error_message(exc, self.base_url, self.timeout)) from exc
+        except KeycloakError as exc:
+            raise KeycloakOpsError(self._login_error(exc)) from exc
+
+    def _bearer(self):
+        """The access token to send, renewed first when it is (nearly) expired or missing."""
+        with self._token_lock:
+            expires_at = self.connection.expires_at
+            if self.auth_mode != 'token' and (self.access_token() is None or expires_at is None
+                                              or datetime.now(tz=timezone.utc) >= expires_at):
+                # refresh_token() logs in again when there is no refresh token or it expired.
+                self._renew(self.connection.refresh_token)
+            return self.access_token()
+
+    def _bearer_after_401(self, refused):
+        """A token after Keycloak refused `refused`: renewed unless another thread already did."""
+        with self._token_lock:
+            if self.access_token() == refused:
+                self._renew(self.connection.refresh_token)
+            return self.access_token()
 
     def _login_error(self, exc):
         detail = response_detail(exc.response_body)
@@ -139,35 +187,26 @@ class KeycloakAPI(object):
         content_type: send body (a str) as it is, with this Content-Type, instead of as JSON.
         check_hint: for a POST, how a person checks what happened when its answer is lost (OutcomeUnknown).
         """
-        # A given token cannot be renewed: skip python-keycloak's resend-after-401, which would repeat the request.
-        sender = ConnectionManager if self.auth_mode == 'token' else KeycloakOpenIDConnection
-        raw = getattr(sender, 'raw_' + method.lower())
-
-        def send(*args, **kwargs):
-            return raw(self.connection, *args, **kwargs)
-
-        args = {} if body is None and method in ('GET', 'DELETE') else {'data': json.dumps(body) if body is not None else ''}
-        headers = self.connection.headers
-        if content_type is not None:
-            # python-keycloak sends the session's headers with every request: swap Content-Type for this one.
-            args = {'data': body}
-            self.connection.headers = dict(headers or {}, **{'Content-Type': content_type})
+        if body is None and method in ('GET', 'DELETE'):
+            data = None
+        elif content_type is not None:
+            data = body
+        else:
+            data = json.dumps(body) if body is not None else ''
         try:
-            response = send(path, **dict(args, **(params or {})))
-        except KeycloakConnectionError as exc:
+            token = self._bearer()
+            response = self._send(method, path, data, params, content_type, token)
+            # A 401 means Keycloak did nothing: send once more with a renewed token (a given token cannot be renewed).
+            if response.status_code == 401 and self.auth_mode != 'token':
+                response = self._send(method, path, data, params, content_type, self._bearer_after_401(token))
+        except RequestException as exc:
             if method not in RETRIED_METHODS and not request_never_sent(exc):
                 raise OutcomeUnknown(
                     "the outcome of %s %s is unknown: the request was sent but the connection to %s broke before "
                     "Keycloak's answer arrived (%s), so it was not sent again; %s"
-                    % (method, '/' + path, self.base_url, one_line(connect_reason(exc.__cause__ or exc), 80),
+                    % (method, '/' + path, self.base_url, one_line(connect_reason(exc), 80),
                        check_hint or 'read the object back before running the task again')) from exc
             raise Unavailable(connection_error_message(exc, self.base_url, self.timeout)) from exc
-        except KeycloakError as exc:
-            # Only the token refresh inside python-keycloak raises here.
-            raise KeycloakOpsError(self._login_error(exc)) from exc
-        finally:
-            if content_type is not None:
-                self.connection.headers = headers
         status = response.status_code
         if status in expected:
             return status, self._parse(response), response.headers
@@ -175,6 +214,14 @@ class KeycloakAPI(object):
             return status, None, response.headers
         error = Unavailable if status in RETRIED_STATUSES else KeycloakOpsError
         raise error(self.http_error_message(method, path, status, response))
+
+    def _send(self, method, path, data, params, content_type, token):
+        """One request on the shared pool; its headers are its own, so threads never see each other's."""
+        headers = {'Content-Type': content_type or 'application/json'}
+        if token:
+            headers['Authorization'] = 'Bearer ' + token
+        return self._session.request(method, urljoin(self.base_url, path), params=params, data=data, headers=headers,
+                                     timeout=self.timeout, verify=self.connection.verify, cert=self.connection.cert)
 
     @staticmethod
     def _parse(response):

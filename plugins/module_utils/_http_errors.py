@@ -13,6 +13,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import re
+import ssl
 
 try:
     from requests import exceptions as requests_errors
@@ -94,8 +96,10 @@ def connection_error_message(exc, url, timeout):
     if isinstance(cause, requests_errors.SSLError) and _speaks_plain_http(cause):
         return ("%s answered the TLS handshake in plain HTTP: the port serves http, not https. Use an http:// URL "
                 "for it, or the port where Keycloak serves https" % url)
-    if isinstance(cause, requests_errors.SSLError):
+    if isinstance(cause, requests_errors.SSLError) and tls_handshake_failed(cause):
         return tls_error_message(url, cause)
+    if isinstance(cause, requests_errors.SSLError):
+        return "The TLS connection to %s broke after the request was sent: %s" % (url, one_line(connect_reason(cause), 160))
     # Exhausted retries wrap a read timeout in a ConnectionError; the text still tells.
     if isinstance(cause, requests_errors.Timeout) or 'TimeoutError' in str(cause) or 'timed out' in str(cause):
         return timeout_message(url, timeout)
@@ -113,10 +117,41 @@ def request_never_sent(exc):
     cause = exc
     while cause is not None and not isinstance(cause, requests_errors.RequestException):
         cause = cause.__cause__ or cause.__context__
-    if isinstance(cause, (requests_errors.ConnectTimeout, requests_errors.SSLError)):
+    if isinstance(cause, requests_errors.ConnectTimeout):
         return True
+    if isinstance(cause, requests_errors.SSLError):
+        return tls_handshake_failed(cause)
     reason = getattr(cause.args[0], 'reason', None) if cause is not None and cause.args else None
     return type(reason).__name__ in ('NewConnectionError', 'ConnectTimeoutError', 'NameResolutionError')
+
+
+def _chain(exc):
+    """exc and every exception it wraps: causes, contexts, and the errors urllib3 and requests keep in args/reason."""
+    seen: list = []
+    todo = [exc]
+    while todo:
+        current = todo.pop()
+        if not isinstance(current, BaseException) or any(current is s for s in seen):
+            continue
+        seen.append(current)
+        todo.extend([current.__cause__, current.__context__, getattr(current, 'reason', None)] + list(current.args[:1]))
+    return seen
+
+
+def tls_handshake_failed(exc):
+    """Whether a TLS error came from the handshake (nothing was sent yet), not from a stream that broke after the
+    request left: both reach us as the same SSLError class, so the frames where the ssl module raised it tell."""
+    for error in _chain(exc):
+        if isinstance(error, ssl.CertificateError):
+            return True
+        frames = []
+        trace = error.__traceback__
+        while trace is not None:
+            frames.append(trace.tb_frame.f_code.co_name)
+            trace = trace.tb_next
+        if 'do_handshake' in frames:
+            return True
+    return False
 
 
 def _ssl_reason(exc):
@@ -129,6 +164,9 @@ def _ssl_reason(exc):
 
 def connect_reason(exc):
     text = str(exc)
+    tls = re.search(r'\[SSL: ([A-Z0-9_]+)\]', text)
+    if tls and not tls_handshake_failed(exc):
+        return 'TLS error %s' % tls.group(1)
     for marker in ('Connection refused', 'Remote end closed connection without response', 'Connection reset by peer',
                    'Read timed out', 'Name or service not known', 'nodename nor servname',
                    'No route to host', 'Temporary failure in name resolution'):

@@ -10,6 +10,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import re
+
 MASK = '********'
 
 # Keys whose value is a credential wherever they appear in a Keycloak representation.
@@ -25,6 +27,11 @@ SECRET_KEYS = frozenset((
 ))
 # Keys that contain the word "secret" or "token" but hold timestamps or settings, not credentials.
 NOT_SECRET_SUFFIXES = ('.time', '.lifespan', '.enabled', '.period', '.type', '.count', '.lower-case', '.mode')
+# A private key by its key name: SAML clients keep theirs in attributes (saml.signing.private.key,
+# saml.encryption.private.key), certificate representations as privateKey.
+PRIVATE_KEY_NAME = re.compile(r'private[._-]?key', re.IGNORECASE)
+# A private key by its content, whatever the key it is under: the PEM armour of every kind of private key.
+PRIVATE_KEY_TEXT = 'PRIVATE KEY-----'
 
 
 def is_secret_key(key):
@@ -34,14 +41,22 @@ def is_secret_key(key):
     lowered = name.lower()
     if lowered.endswith(NOT_SECRET_SUFFIXES):
         return False
-    return 'secret' in lowered or 'password' in lowered or lowered.endswith('access_token')
+    return ('secret' in lowered or 'password' in lowered or lowered.endswith('access_token')
+            or PRIVATE_KEY_NAME.search(name) is not None)
+
+
+def is_secret_value(key, value):
+    """Whether a value (not a dict or list, not None or '') under key is a credential: by its key name, or a private
+    key by its content."""
+    if isinstance(value, (dict, list)) or value is None or value == '':
+        return False
+    return is_secret_key(key) or isinstance(value, str) and PRIVATE_KEY_TEXT in value
 
 
 def mask(data):
     """A copy of data with every secret-bearing value replaced by MASK (None and '' stay as they are)."""
     if isinstance(data, dict):
-        return {k: MASK if is_secret_key(k) and v not in (None, '') and not isinstance(v, (dict, list))
-                else mask(v) for k, v in data.items()}
+        return {k: MASK if is_secret_value(k, v) else mask(v) for k, v in data.items()}
     if isinstance(data, list):
         return [mask(v) for v in data]
     return data
@@ -59,7 +74,7 @@ def collect_secrets(data, found=None):
     found = set() if found is None else found
     if isinstance(data, dict):
         for key, value in data.items():
-            if is_secret_key(key) and isinstance(value, str) and value:
+            if isinstance(value, str) and is_secret_value(key, value):
                 found.add(value)
             else:
                 collect_secrets(value, found)

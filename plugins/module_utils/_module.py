@@ -19,6 +19,7 @@ __metaclass__ = type
 from contextlib import contextmanager
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.parameters import remove_values
 
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_items import (
     CLIENTS, client_items, given_secrets, item_label, items_argument_spec,
@@ -29,6 +30,8 @@ from ansible_collections.keycloak_ops.clients.plugins.module_utils._errors impor
 
 # Shorter strings are too likely to appear elsewhere in output to be scrubbed as secrets.
 MIN_SCRUBBED_LENGTH = 8
+# The result key under which a module returns a secret as its job (documented: run such a task with no_log).
+RETURNED_SECRET = 'secret'
 # The connection options that apply without an admin login (the Client Registration Service).
 SERVER_OPTIONS = ('auth_keycloak_url', 'validate_certs', 'ca_path', 'client_cert', 'client_key', 'connection_timeout')
 
@@ -85,6 +88,31 @@ class KeycloakModule(AnsibleModule):
         """
         minimum = 1 if declared else MIN_SCRUBBED_LENGTH
         self.no_log_values.update(v for v in values if isinstance(v, str) and len(v) >= minimum)
+
+    def warn(self, warning, *args, **kwargs):
+        """A warning scrubbed as it is made: the secrets a result returns are let go at exit (exit_json)."""
+        super(KeycloakModule, self).warn(remove_values(warning, self.no_log_values), *args, **kwargs)
+
+    def exit_json(self, **result):
+        """Exit with the result; a secret it returns as RV(secret) (at the top or in RV(clients)) is the secret itself.
+
+        Ansible scrubs every no_log value from the whole result, so a secret the user gave (a no_log option, or one
+        hidden from O(clients) items) would be returned as VALUE_SPECIFIED_IN_NO_LOG_PARAMETER, and delivered as
+        that. So everything but the returned secrets is scrubbed here, the invocation included, and only then are
+        the returned secrets (and any hidden value inside one) let go for the scrubbing Ansible does at exit.
+        """
+        returned: list = [(None, result.pop(RETURNED_SECRET))] if isinstance(result.get(RETURNED_SECRET), str) else []
+        returned += [(index, item.pop(RETURNED_SECRET)) for index, item in enumerate(result.get('clients') or [])
+                     if isinstance(item, dict) and isinstance(item.get(RETURNED_SECRET), str)]
+        if returned:
+            result.setdefault('invocation', {'module_args': self.params})
+            kept = {k: v for k, v in result.items() if v is None or isinstance(v, bool)}
+            result = dict(remove_values(result, self.no_log_values), **kept)
+            for index, value in returned:
+                (result if index is None else result['clients'][index])[RETURNED_SECRET] = value
+            self.no_log_values.difference_update([v for v in self.no_log_values
+                                                  if any(v in value for _, value in returned)])
+        super(KeycloakModule, self).exit_json(**result)
 
     @property
     def api(self):

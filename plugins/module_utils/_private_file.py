@@ -9,18 +9,27 @@
 A copy-then-chmod leaves the new file with the temporary file's mode for a moment; here the temporary file is
 created empty with O_EXCL and mode 0600, given its final owner and mode, and only then written and renamed
 over the destination, so no byte of the secret is ever readable by anyone else.
+
+Owner and mode are set on an open descriptor, never by path: whoever may write a directory on the way can swap a
+symlink in between a check and a chown by path, and root would then chown the file the symlink names.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import errno
 import os
 import re
 import stat
 
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._masking import MASK, masked
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._errors import OneLineError
+
+# Opens that never follow a symlink in the last component; O_NONBLOCK so a FIFO swapped in cannot block the open.
+NO_FOLLOW = getattr(os, 'O_NOFOLLOW', 0)
+FILE_FLAGS = os.O_RDONLY | NO_FOLLOW | getattr(os, 'O_NONBLOCK', 0)
+DIRECTORY_FLAGS = os.O_RDONLY | NO_FOLLOW | getattr(os, 'O_DIRECTORY', 0)
 
 PREVIOUS = MASK + ' (previous)'
 HIDDEN_LINE = MASK + ' (line hidden)'
@@ -35,16 +44,32 @@ def file_state(path):
     try:
         info = os.lstat(path)
     except OSError as exc:
-        if exc.errno == 2:
+        if exc.errno == errno.ENOENT:
             return None, None, None, None
         raise PrivateFileError('Cannot read %s: %s' % (path, exc.strerror)) from exc
     if not stat.S_ISREG(info.st_mode):
         raise PrivateFileError('Cannot write %s: it exists and is not a regular file' % path)
     try:
-        with open(path, 'rb') as stream:
+        with os.fdopen(_open_regular(path), 'rb') as stream:
+            info = os.fstat(stream.fileno())
             return stream.read(), stat.S_IMODE(info.st_mode), info.st_uid, info.st_gid
     except (IOError, OSError) as exc:
-        raise PrivateFileError('Cannot read %s: %s' % (path, exc.strerror)) from exc
+        raise PrivateFileError('Cannot read %s: %s' % (path, _reason(exc))) from exc
+
+
+def _reason(exc):
+    if exc.errno == errno.ELOOP:
+        return 'a symlink was put in its place, and it is not followed'
+    return exc.strerror or str(exc)
+
+
+def _open_regular(path):
+    """A descriptor of the regular file at path itself; a symlink or anything else swapped in is refused."""
+    handle = os.open(path, FILE_FLAGS)
+    if not stat.S_ISREG(os.fstat(handle).st_mode):
+        os.close(handle)
+        raise OSError(errno.EINVAL, 'it is no longer a regular file')
+    return handle
 
 
 def missing_directories(path):
@@ -61,14 +86,34 @@ def missing_directories(path):
 
 
 def make_directories(directories, mode, uid, gid):
-    """Each directory created owner-only, then given its declared owner and mode (never wider on the way)."""
-    for directory in directories:
-        try:
-            os.mkdir(directory, 0o700)
-            os.chown(directory, uid, gid)
-            os.chmod(directory, mode)
-        except (IOError, OSError) as exc:
-            raise PrivateFileError('Cannot create directory %s: %s' % (directory, exc.strerror)) from exc
+    """Each directory (outermost first, each inside the one before) created owner-only, then given its declared owner
+    and mode on its open descriptor (never wider on the way). Each is created and opened through the descriptor of
+    the one above it, without following a symlink, and must be the directory this run created."""
+    if not directories:
+        return
+    parent = None
+    directory = os.path.dirname(directories[0])
+    try:
+        parent = os.open(directory, DIRECTORY_FLAGS)
+        for directory in directories:
+            name = os.path.basename(directory)
+            os.mkdir(name, 0o700, dir_fd=parent)
+            try:
+                child = os.open(name, DIRECTORY_FLAGS, dir_fd=parent)
+            except OSError as exc:
+                # What was just made a directory is not one now: a symlink (or a file) was put in its place.
+                raise OSError(errno.ELOOP if exc.errno == errno.ENOTDIR else exc.errno, exc.strerror) from exc
+            os.close(parent)
+            parent = child
+            if os.fstat(child).st_uid != os.geteuid():
+                raise OSError(errno.EPERM, 'another user replaced it while it was being created')
+            os.fchown(child, uid, gid)
+            os.fchmod(child, mode)
+    except (IOError, OSError) as exc:
+        raise PrivateFileError('Cannot create directory %s: %s' % (directory, _reason(exc))) from exc
+    finally:
+        if parent is not None:
+            os.close(parent)
 
 
 def write_private(path, data, mode, uid, gid):
@@ -79,9 +124,9 @@ def write_private(path, data, mode, uid, gid):
         for attempt in range(100):
             candidate = os.path.join(directory, '.%s.%d.%d.tmp' % (name, os.getpid(), attempt))
             try:
-                handle = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, 'O_NOFOLLOW', 0), 0o600)
+                handle = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL | NO_FOLLOW, 0o600)
             except OSError as exc:
-                if exc.errno == 17:  # EEXIST: a leftover of another run, try the next name
+                if exc.errno == errno.EEXIST:  # a leftover of another run, try the next name
                     continue
                 raise
             temporary = candidate
@@ -106,10 +151,14 @@ def write_private(path, data, mode, uid, gid):
 def set_attributes(path, mode, uid, gid):
     """Owner first, then mode: narrowing a mode of content already there never widens who can read it."""
     try:
-        os.chown(path, uid, gid)
-        os.chmod(path, mode)
+        handle = _open_regular(path)
+        try:
+            os.fchown(handle, uid, gid)
+            os.fchmod(handle, mode)
+        finally:
+            os.close(handle)
     except (IOError, OSError) as exc:
-        raise PrivateFileError('Cannot set owner/mode of %s: %s' % (path, exc.strerror)) from exc
+        raise PrivateFileError('Cannot set owner/mode of %s: %s' % (path, _reason(exc))) from exc
 
 
 def masked_previous(previous, new, secrets):

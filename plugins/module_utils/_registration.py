@@ -24,7 +24,7 @@ import json
 import os
 
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection import segment
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._masking import mask
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._masking import collect_secrets, mask
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._registration_file import (
     check_writable, private_mode_ok, read_credentials, write_private_file,
 )
@@ -52,8 +52,11 @@ class SelfRegistration(object):
         self.check_mode = module.check_mode
         self.desired = desired_metadata(params)
         self.stored = read_credentials(self.path)
+        # The stored token and secret are hidden as soon as they are read; the secret is let go again only where
+        # the result returns it (return_secret, KeycloakModule.exit_json).
+        module.hide(collect_secrets(self.stored or {}))
         self._check_identity()
-        self.service = RegistrationService(params, self.realm, self.provider)
+        self.service = RegistrationService(params, self.realm, self.provider, hide=module.hide)
         self.rat = None
         self.where = None
         self.rotated = False

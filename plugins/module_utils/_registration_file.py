@@ -16,6 +16,9 @@ import os
 import stat
 import tempfile
 
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._private_file import (
+    PrivateFileError, make_directories, missing_directories,
+)
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._registration_refusals import RegistrationError
 
 
@@ -41,24 +44,24 @@ def private_mode_ok(path):
     return not stat.S_IMODE(os.stat(path).st_mode) & 0o077
 
 
-def make_private_directories(directory):
-    """Create directory and every missing parent owner-only (os.makedirs gives the parents 0777 minus umask)."""
-    if os.path.isdir(directory):
-        return
-    make_private_directories(os.path.dirname(directory))
-    os.mkdir(directory, 0o700)
-    os.chmod(directory, 0o700)  # the umask may have narrowed it further; 0700 is what the docs promise
+def make_private_directories(path):
+    """Create every missing directory above path owner-only (os.makedirs gives them 0777 minus umask).
+
+    The umask may have narrowed 0700 further, and 0700 is what the docs promise: the mode is set on each new
+    directory's descriptor, opened through its parent's without following a symlink (make_directories).
+    """
+    make_directories(missing_directories(path), 0o700, os.geteuid(), os.getegid())
 
 
 def check_writable(path):
     """Fail before registering if the credentials cannot be stored: a registration whose RAT is lost is orphaned."""
     directory = os.path.dirname(os.path.abspath(path))
     try:
-        make_private_directories(directory)
+        make_private_directories(path)
         handle, probe = tempfile.mkstemp(prefix='.%s.' % os.path.basename(path), dir=directory)
         os.close(handle)
         os.unlink(probe)
-    except (IOError, OSError) as exc:
+    except (IOError, OSError, PrivateFileError) as exc:
         raise RegistrationError("Cannot write credentials_file %s: %s; nothing was registered" % (path, exc)) from exc
 
 
@@ -71,7 +74,7 @@ def write_private_file(path, data):
     """
     directory = os.path.dirname(os.path.abspath(path))
     try:
-        make_private_directories(directory)
+        make_private_directories(path)
         handle, temporary = tempfile.mkstemp(prefix='.%s.' % os.path.basename(path), dir=directory)
         try:
             with os.fdopen(handle, 'w') as stream:
@@ -89,5 +92,5 @@ def write_private_file(path, data):
             os.fsync(directory_fd)
         finally:
             os.close(directory_fd)
-    except (IOError, OSError) as exc:
+    except (IOError, OSError, PrivateFileError) as exc:
         raise RegistrationError("Cannot write %s: %s" % (path, exc)) from exc

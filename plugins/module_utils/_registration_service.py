@@ -26,6 +26,7 @@ from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection i
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._http_errors import (
     one_line, response_detail, timeout_message, tls_error_message,
 )
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._masking import collect_secrets
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._registration_metadata import CLIENT_ID_KEY, SAML
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._registration_refusals import (
     REFUSALS, RegistrationError, StaleToken, refusal_message,
@@ -56,7 +57,10 @@ class RegistrationService(object):
     or an update that is sent again would register twice or meet a registration access token it already killed.
     """
 
-    def __init__(self, params, realm, provider):
+    def __init__(self, params, realm, provider, hide=None):
+        """hide: called with the secrets of every answer (the registration access token, the client secret, private
+        keys) as soon as it arrives, so nothing that fails later can show them."""
+        self.hide = hide
         self.base_url = normalize_base_url(params['auth_keycloak_url'])
         self.realm = realm
         # A SAML client is only created from its descriptor; everything else goes through the default provider.
@@ -118,6 +122,8 @@ class RegistrationService(object):
                                      LOST_ANSWER_ADVICE[kind] % dict(client=client_id or named or '?',
                                                                      realm=self.realm))) from exc
         if status in (200, 201, 204):
+            if self.hide is not None:
+                self.hide(collect_secrets(data))
             return data
         named = body.get(CLIENT_ID_KEY[self.provider]) if isinstance(body, dict) else None
         if status in REFUSALS:

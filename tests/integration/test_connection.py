@@ -118,6 +118,62 @@ def test_token_renewed_when_it_expires_mid_run(keycloak, realm, oracle, automati
         oracle.update_realm(realm, {"accessTokenLifespan": 300})
 
 
+def test_threads_share_one_token_renewal(keycloak, realm, oracle, automation_client, make_counting_proxy):
+    """Threads that find the token expired at the same moment wait for one renewal instead of each renewing it."""
+    client_id, secret = automation_client
+    proxy = make_counting_proxy(keycloak)
+    oracle.update_realm(realm, {"accessTokenLifespan": 3})
+    try:
+        api = KeycloakAPI(connection_params(auth_keycloak_url=proxy.url, auth_realm=realm,
+                                            auth_client_id=client_id, auth_client_secret=secret))
+        api.login()
+        time.sleep(3)  # python-keycloak renews at 90% of the lifespan: expired for it, and nearly for Keycloak
+        proxy.reset()
+        start = threading.Barrier(8)
+        found, failures = [], []
+
+        def work():
+            start.wait()
+            try:
+                found.append(api.get(admin_path(realm, "clients"), params={"clientId": client_id})[0]["clientId"])
+            except Exception as exc:  # pylint: disable=broad-exception-caught
+                failures.append(exc)
+
+        threads = [threading.Thread(target=work) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert not failures and found == [client_id] * 8
+        assert proxy.counts("token") == {"POST": 1}, "one renewal for eight threads"
+    finally:
+        oracle.update_realm(realm, {"accessTokenLifespan": 300})
+
+
+def test_a_request_with_its_own_content_type_leaves_the_others_json(keycloak, realm, oracle):
+    """Threads share one session: a request sent as text must not make another thread's JSON write a 415."""
+    oracle.create_client({"clientId": "content-type", "publicClient": False})
+    uuid = oracle.get_client_id("content-type")
+    api = KeycloakAPI(connection_params(auth_keycloak_url=keycloak.url, auth_username=keycloak.admin_user,
+                                        auth_password=keycloak.admin_password))
+    api.login()
+    stop = threading.Event()
+
+    def text_reads():
+        while not stop.is_set():
+            api.request("GET", admin_path(realm, "clients"), body="not json", content_type="text/plain")
+
+    reader = threading.Thread(target=text_reads)
+    reader.start()
+    try:
+        for index in range(40):
+            api.put(admin_path(realm, "clients", uuid), {"clientId": "content-type", "description": str(index)})
+    finally:
+        stop.set()
+        reader.join()
+    assert oracle.get_client(uuid)["description"] == "39"
+
+
 def fails_with(args, env, message):
     run = run_module("public_client", args, env)
     assert run.rc != 0, run.output

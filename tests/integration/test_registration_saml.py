@@ -102,3 +102,34 @@ def test_check_mode_registers_nothing_and_bad_descriptors_are_one_line(realm, or
     assert "\n" not in broken.result["msg"] + mismatch.result["msg"]
     assert writes(counting_proxy) == [], counting_proxy.calls
     assert oracle.get_client_id(other) is None
+
+
+def private_key(directory, name):
+    """A fresh private key as Keycloak keeps one in a SAML client's attributes (base64 PKCS#8, no armour)."""
+    pem = subprocess.run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"],
+                         check=True, capture_output=True, text=True).stdout
+    (directory / name).write_text(pem)
+    return "".join(line for line in pem.splitlines() if "-----" not in line)
+
+
+def test_private_keys_of_a_saml_client_never_show(realm, oracle, env, host_env, counting_proxy, tmp_path, certificate):
+    """Keycloak answers a SAML client's signing and encryption private keys among its attributes: the result, the
+    diff and the -vvv output show them masked, also when the module returns the client's secret."""
+    entity_id = "https://keys.example.com/saml/metadata"
+    path = tmp_path / "keys.json"
+    first = register(host_env, realm, path, certificate, entity_id=entity_id,
+                     initial_access_token=mint(env, counting_proxy, realm))
+    assert first.rc == 0, first.output
+    uuid = oracle.get_client_id(entity_id)
+    keys = {name: private_key(tmp_path, name) for name in ("saml.signing.private.key", "saml.encryption.private.key")}
+    client = oracle.get_client(uuid)
+    client["attributes"].update(keys)
+    oracle.update_client(uuid, client)
+
+    run = register(host_env, realm, path, certificate, entity_id=entity_id, metadata={"description": "keys"},
+                   return_secret=True)
+    assert run.rc == 0 and run.result["changed"] is True, run.output
+    for name, value in keys.items():
+        assert value not in run.output, name
+        assert run.result["registered"]["attributes"][name] == "********"
+    assert run.result["secret"] == json.loads(path.read_text())["secret"], "the returned secret is the client's"

@@ -21,3 +21,24 @@ def test_empty_secrets_stay_visible_as_empty():
 def test_collect_secrets_finds_every_secret_string():
     reps = [{"secret": "one-secret", "attributes": {"client.secret.rotated": "two-secret"}}, {"secret": None}]
     assert collect_secrets(reps) == {"one-secret", "two-secret"}
+
+
+def test_saml_private_keys_are_masked_and_collected_but_certificates_are_not():
+    rep = {"clientId": "wiki", "protocol": "saml", "attributes": {
+        "saml.signing.private.key": "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC",
+        "saml.encryption.private.key": "MIIEvgIBADANBgkqhkiG9w0BAQEFAASC",
+        "saml.signing.certificate": "MIIC+zCCAeOgAwIBAgIUQ",
+        "saml_signature_canonicalization_method": "http://www.w3.org/2001/10/xml-exc-c14n#"}}
+    masked = mask(rep)
+    assert masked["attributes"]["saml.signing.private.key"] == MASK
+    assert masked["attributes"]["saml.encryption.private.key"] == MASK
+    assert masked["attributes"]["saml.signing.certificate"] == "MIIC+zCCAeOgAwIBAgIUQ"
+    assert collect_secrets(rep) == {"MIIEvQIBADANBgkqhkiG9w0BAQEFAASC", "MIIEvgIBADANBgkqhkiG9w0BAQEFAASC"}
+    assert mask({"privateKey": "k1", "certificate": "c"}) == {"privateKey": MASK, "certificate": "c"}
+
+
+def test_a_pem_private_key_is_masked_under_any_key():
+    pem = "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIB\n-----END EC PRIVATE KEY-----\n"
+    assert mask({"config": {"key.pem": pem, "cert.pem": "-----BEGIN CERTIFICATE-----"}}) == \
+        {"config": {"key.pem": MASK, "cert.pem": "-----BEGIN CERTIFICATE-----"}}
+    assert collect_secrets([{"anything": pem}]) == {pem}

@@ -6,7 +6,9 @@ import pytest
 
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._masking import masked
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._private_file import (
-    PrivateFileError, make_directories, masked_previous, missing_directories, write_private)
+    PrivateFileError, file_state, make_directories, masked_previous, missing_directories, set_attributes, write_private)
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._registration_file import write_private_file
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._registration_refusals import RegistrationError
 
 
 def test_write_private_replaces_the_file_with_its_final_mode(tmp_path):
@@ -39,3 +41,65 @@ def test_diff_views_mask_the_new_and_the_previous_secret():
     view = masked_previous(previous, new, ["n3w"])
     assert view == "OIDC_CLIENT_ID=app\nOIDC_CLIENT_SECRET=******** (previous)\n******** (line hidden)\n"
     assert "0ld" not in view and "n3w" not in masked_previous(new, new, ["n3w"])
+
+
+# -- a symlink swapped in between a check and the chown/chmod is never followed ---------------------------------
+
+
+@pytest.fixture
+def victim(tmp_path):
+    """A file and a directory elsewhere that a swapped-in symlink points at: their mode must not change."""
+    (tmp_path / "elsewhere").mkdir(mode=0o755)
+    target = tmp_path / "elsewhere" / "shadow"
+    target.write_text("not yours\n")
+    os.chmod(target, 0o644)
+    os.chmod(tmp_path / "elsewhere", 0o755)
+    return target
+
+
+def swapping_mkdir(monkeypatch, target):
+    """os.mkdir that, once the directory exists, replaces it with a symlink to target (what a user who may write
+    the parent directory can do between a mkdir and a chown by path)."""
+    real_mkdir = os.mkdir
+
+    def mkdir(path, mode=0o777, *, dir_fd=None):
+        real_mkdir(path, mode, dir_fd=dir_fd)
+        os.rmdir(path, dir_fd=dir_fd)
+        os.symlink(str(target), path, dir_fd=dir_fd)
+
+    monkeypatch.setattr(os, "mkdir", mkdir)
+
+
+def test_a_directory_swapped_for_a_symlink_is_not_followed(tmp_path, victim, monkeypatch):
+    swapping_mkdir(monkeypatch, victim.parent)
+    with pytest.raises(PrivateFileError, match="symlink .* not followed"):
+        make_directories(missing_directories(str(tmp_path / "new" / "f.env")), 0o700, os.geteuid(), os.getegid())
+    assert stat.S_IMODE(victim.parent.stat().st_mode) == 0o755
+
+
+def test_a_registration_directory_swapped_for_a_symlink_is_not_followed(tmp_path, victim, monkeypatch):
+    swapping_mkdir(monkeypatch, victim.parent)
+    with pytest.raises(RegistrationError, match="symlink .* not followed"):
+        write_private_file(str(tmp_path / "new" / "client.json"), {"registration_access_token": "t"})
+    assert stat.S_IMODE(victim.parent.stat().st_mode) == 0o755
+
+
+def test_a_file_swapped_for_a_symlink_keeps_its_target_untouched(tmp_path, victim):
+    path = tmp_path / "oidc.env"
+    path.write_text("OIDC_CLIENT_SECRET=x\n")
+    current = file_state(str(path))
+    path.unlink()
+    path.symlink_to(victim)  # after the check, before the owner and mode are set
+    with pytest.raises(PrivateFileError, match="Cannot set owner/mode of %s: a symlink" % path):
+        set_attributes(str(path), 0o600, os.geteuid(), os.getegid())
+    assert current[1] == 0o644 and stat.S_IMODE(victim.stat().st_mode) == 0o644
+    with pytest.raises(PrivateFileError, match="not a regular file"):
+        file_state(str(path))
+
+
+def test_attributes_are_set_on_the_file_itself(tmp_path):
+    path = tmp_path / "oidc.env"
+    path.write_text("x\n")
+    os.chmod(path, 0o644)
+    set_attributes(str(path), 0o600, os.geteuid(), os.getegid())
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
