@@ -8,7 +8,7 @@ import yaml
 
 from tests.harness import counting_proxy as proxy_module
 from tests.harness.counting_proxy import CountingProxy
-from tests.integration.runner import run_module, run_playbook
+from tests.integration.runner import ansible_env, run_module, run_playbook
 
 API = "urn:acme/orders-api"
 INTEGRATION = "urn:acme/integration"
@@ -69,16 +69,19 @@ def export(oracle, client_id):
                          key=repr) for kind in ("resources", "policies", "scopes")}
 
 
-def test_authorization_writes_are_rolled_back_when_keycloak_refuses_a_later_one(realm, oracle, env):
-    """A policy named like an existing permission is refused by Keycloak (409) after the task wrote a scope, changed
-    a resource and created a client: all of it is undone and the message says so."""
+def test_authorization_writes_are_rolled_back_when_keycloak_refuses_a_later_one(realm, oracle, keycloak,
+                                                                             counting_proxy):
+    """Keycloak refuses a later policy (409, as for a name taken by a concurrent writer) after the task wrote a scope,
+    changed a resource and created a client: all of it is undone and the message says so."""
+    env = ansible_env(keycloak, KEYCLOAK_URL=counting_proxy.url)
     assert run_module("confidential_client", dict(realm=realm, clients=declaration("undo-")), env).rc == 0
     before = export(oracle, "undo-" + API)
     wider = dict(AUTHORIZATION, scopes=["read", "write"], resources=[dict(name="orders", scopes=["read", "write"])],
                  policies=[dict(name="integration", type="client", clients=["undo-" + INTEGRATION]),
-                           dict(name="read orders", type="client", clients=["undo-new"])])
+                           dict(name="newcomers", type="client", clients=["undo-new"])])
     clients = [dict(client_id="undo-" + API, preset="service", authorization=wider),
                dict(client_id="undo-new", preset="service")]
+    counting_proxy.refuse("POST", "/authz/resource-server/policy/client", status=409, message="Conflicting policy")
     run = run_module("confidential_client", dict(realm=realm, clients=clients), env)
     assert run.rc != 0, run.output
     message = run.result["msg"]
