@@ -556,7 +556,7 @@ def test_vault_credential_type_passes_awx_validation_and_no_injected_name_collid
                                                             ssl_ca_cert="pem"), str(tmp_path)))
     assert not keycloak_names & vault_names and not keycloak_names & kubernetes_names
     assert not vault_names & kubernetes_names
-    assert vault_names == {"VAULT_ADDR", "VAULT_TOKEN", "VAULT_CACERT", "VAULT_NAMESPACE"}
+    assert vault_names == {"VAULT_ADDR", "VAULT_TOKEN", "VAULT_CACERT"}
 
 
 def test_vault_and_kubernetes_credentials_feed_the_deliver_role(hashi_vault, kube_apiserver, extra_collections,
