@@ -490,7 +490,6 @@ class FakeController(FakeAPI):
         self.serve(Handler)
 
 
-
 def test_credential_type_playbook_creates_it_in_awx_once(extra_collections, keycloak, tmp_path):
     with FakeController() as controller:
         env = job_env({}, ANSIBLE_COLLECTIONS_PATH=collections_root() + os.pathsep + extra_collections,
@@ -813,8 +812,9 @@ def test_rotate_template_answers_blank_answers_and_check_jobs(keycloak, realm, o
     assert realm_snapshot(keycloak, realm) == before, "a Check job changed the realm"
 
     # Answered: one client, kept the previous secret (no retirement), rotated now whatever its age.
-    answered = run_template("rotate", env, str(inventory), {"survey_clients": " survey-r1 ", "survey_max_age": "none",
-                                                             "survey_grace_period": "5m", "survey_retire": "no"})
+    answers = {"survey_clients": " survey-r1 ", "survey_max_age": "none", "survey_grace_period": "5m",
+               "survey_retire": "no"}
+    answered = run_template("rotate", env, str(inventory), answers)
     assert answered.rc == 0, answered.output[-3000:]
     second = secrets()
     assert second["survey-r1"] != first["survey-r1"] and second["survey-r2"] == first["survey-r2"]
@@ -857,8 +857,8 @@ def test_self_register_template_answers_blank_answers_and_check_jobs(keycloak, r
     assert realm_snapshot(keycloak, realm) == before, "a Check job changed the realm"
     assert not any(path.exists() for path in paths.values())
 
-    answered = run_template("self_register", env, str(inventory), {"survey_limit": "node1",
-                                                                    "survey_client_prefix": "awx-"})
+    answers = {"survey_limit": "node1", "survey_client_prefix": "awx-"}
+    answered = run_template("self_register", env, str(inventory), answers)
     assert answered.rc == 0, answered.output[-3000:]
     assert json.loads(paths["node1"].read_text())["client_id"] == "awx-node1" and not paths["node2"].exists()
 
@@ -895,7 +895,7 @@ class FakeJobTemplateAPI(FakeAPI):
                 query = {k: v[0] for k, v in parse_qs(url.query).items() if k not in ("page_size", "page")}
                 if len(parts) == 1:
                     kinds = ("job_templates",) if parts[0] == "unified_job_templates" else (parts[0],)
-                    found = [item for (kind, _), item in sorted(api.items.items()) if kind in kinds
+                    found = [item for (kind, _ident), item in sorted(api.items.items()) if kind in kinds
                              and all(str(item.get(k)) == v for k, v in query.items())]
                     return self.reply(200, {"count": len(found), "next": None, "previous": None, "results": found})
                 if len(parts) == 3 and parts[2] == "survey_spec":
@@ -940,7 +940,7 @@ class FakeJobTemplateAPI(FakeAPI):
         self.serve(Handler)
 
     def _add(self, kind, data):
-        ident = 1 + sum(1 for k, _ in self.items if k == kind)
+        ident = 1 + sum(1 for k, _ident in self.items if k == kind)
         url = "/api/v2/%s/%d/" % (kind, ident)
         item = dict(data, id=ident, type=kind.rstrip("s"), url=url,
                     related={"survey_spec": url + "survey_spec/", "credentials": url + "credentials/"})
@@ -948,8 +948,7 @@ class FakeJobTemplateAPI(FakeAPI):
         return item
 
     def named(self, kind):
-        return {item["name"]: item for (k, _), item in self.items.items() if k == kind}
-
+        return {item["name"]: item for (k, _ident), item in self.items.items() if k == kind}
 
 
 def test_job_templates_playbook_creates_them_with_surveys_and_the_schedule_once(extra_collections):
