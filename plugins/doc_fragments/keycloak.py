@@ -29,6 +29,7 @@ options:
     description:
       - Verify the TLS certificate of the server.
       - Prefer O(ca_path) for a private CA; disable only for throwaway test servers.
+      - If not set, the value of the E(KEYCLOAK_VALIDATE_CERTS) environment variable is used.
     type: bool
     default: true
   ca_path:
@@ -143,6 +144,8 @@ options:
     env:
       - name: KEYCLOAK_ACCESS_TOKEN
   validate_certs:
+    env:
+      - name: KEYCLOAK_VALIDATE_CERTS
     ini:
       - section: keycloak_ops_clients
         key: validate_certs

@@ -35,7 +35,8 @@ def keycloak_argument_spec():
         auth_password=dict(type='str', aliases=['password'], no_log=True,
                            fallback=(env_fallback, ['KEYCLOAK_PASSWORD'])),
         token=dict(type='str', no_log=True, fallback=(env_fallback, ['KEYCLOAK_ACCESS_TOKEN'])),
-        validate_certs=dict(type='bool', default=True),
+        # An AWX credential can only hand a boolean over as text in the environment.
+        validate_certs=dict(type='bool', default=True, fallback=(env_fallback, ['KEYCLOAK_VALIDATE_CERTS'])),
         ca_path=dict(type='path', fallback=(env_fallback, ['KEYCLOAK_CA_PATH'])),
         client_cert=dict(type='path', fallback=(env_fallback, ['KEYCLOAK_CLIENT_CERT'])),
         client_key=dict(type='path', no_log=False, fallback=(env_fallback, ['KEYCLOAK_CLIENT_KEY'])),

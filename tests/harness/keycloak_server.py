@@ -144,6 +144,7 @@ class KeycloakServer:
     ca_path: str | None = None         # CA bundle to verify `url` (None: plain http / system CAs)
     client_cert: str | None = None     # client cert/key signed by ca_path (TLS instances only)
     client_key: str | None = None
+    client_auth: str = "none"          # "required": every connection must present client_cert/client_key
     log_path: str | None = None
     version: str | None = None
     started_by_us: bool = False
@@ -177,7 +178,8 @@ class KeycloakServer:
         """Start a local Keycloak and wait until /health/ready answers 200.
 
         client_auth="request" (TLS only) makes Keycloak ask for a client certificate and
-        trust the throwaway CA for it, for mTLS tests.  detach=True leaves the server
+        trust the throwaway CA for it, for mTLS tests; "required" refuses every connection
+        without one (the management port too: the harness's own requests present it).  detach=True leaves the server
         running when this interpreter exits (stop it with stop_detached()).  version is
         one of DIST_SHA512's (the pinned KEYCLOAK_VERSION unless a test asks for another).
         """
@@ -269,6 +271,7 @@ class KeycloakServer:
                 ca_path=str(certs["ca.pem"]) if tls else None,
                 client_cert=str(certs["client.pem"]) if tls else None,
                 client_key=str(certs["client.key"]) if tls else None,
+                client_auth=client_auth,
                 log_path=str(log_path), version=version, started_by_us=True,
                 pid=proc.pid, instance_dir=str(instance), _proc=proc,
             )
@@ -294,7 +297,15 @@ class KeycloakServer:
     def _ssl_context(self) -> ssl.SSLContext | None:
         if not self.url.startswith("https:"):
             return None
-        return ssl.create_default_context(cafile=self.ca_path) if self.ca_path else ssl.create_default_context()
+        context = ssl.create_default_context(cafile=self.ca_path) if self.ca_path else ssl.create_default_context()
+        if self.client_auth == "required":
+            context.load_cert_chain(self.client_cert, self.client_key)
+        return context
+
+    @property
+    def requests_cert(self) -> tuple[str, str] | None:
+        """The client certificate a client must present (requests' ``cert``), None when none is required."""
+        return (self.client_cert, self.client_key) if self.client_auth == "required" else None
 
     def _wait_ready(self, started: float, timeout: float) -> None:
         health = f"{self.management_url}/health/ready"

@@ -8,6 +8,8 @@ Session fixtures (each started on first use, shared, stopped at session end):
                         KEYCLOAK_URL / KEYCLOAK_USER / KEYCLOAK_PASSWORD [/ KEYCLOAK_REALM]
 * ``keycloak_tls``      https only (throwaway CA in ``ca_path``; asks for, and trusts,
                         client certificates signed by that CA: ``client_cert``/``client_key``)
+* ``keycloak_mtls``     https only like ``keycloak_tls``, but it refuses every connection without a client
+                        certificate of its CA (``client_auth="required"``; ``requests_cert`` for requests)
 * ``keycloak_prefixed`` served under ``/auth`` (``url`` ends with ``/auth``)
 * ``keycloak_line``     module scope, parametrized indirectly with a version of KEYCLOAK_LINES: that line's
                         server, started once per test module and line (the previous one is stopped first);
@@ -16,7 +18,8 @@ Session fixtures (each started on first use, shared, stopped at session end):
 * ``keycloak_production`` (module scope) two production-mode nodes on PostgreSQL behind an HAProxy
                         that ends TLS (``production_cluster.py``); skipped when KEYCLOAK_URL names
                         an external server
-* ``hashi_vault``       a Vault dev server (``vault_server.py``: OpenBao's ``bao`` from its PyPI wheel),
+* ``hashi_vault``       a Vault dev server serving https with a CA of its own (``ca_path``; ``vault_server.py``:
+                        OpenBao's ``bao`` from its PyPI wheel),
                         or the one named by VAULT_ADDR / VAULT_TOKEN; skips with the reason when neither
                         can be had, unless VAULT_REQUIRED=1 is set, where it fails
 * ``kube_apiserver``    a Kubernetes API server (``kube_server.py``: etcd + kube-apiserver, RBAC), or the
@@ -81,6 +84,12 @@ def keycloak():
 @pytest.fixture(scope="session")
 def keycloak_tls():
     with _start("tls", tls=True, client_auth="request") as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def keycloak_mtls():
+    with _start("mtls", tls=True, client_auth="required") as server:
         yield server
 
 

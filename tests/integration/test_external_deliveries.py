@@ -85,7 +85,7 @@ def assert_no_leak(runs, *secrets):
 
 @pytest.fixture(scope="module")
 def vault_admin(hashi_vault):
-    return hvac.Client(url=hashi_vault.addr, token=hashi_vault.token)
+    return hvac.Client(url=hashi_vault.addr, token=hashi_vault.token, verify=hashi_vault.ca_path or True)
 
 
 @pytest.fixture
@@ -94,6 +94,8 @@ def vault_env(hashi_vault, extra_collections):
         env = ansible_env(None, ANSIBLE_COLLECTIONS_PATH=collections_root() + os.pathsep + extra_collections,
                           VAULT_ADDR=hashi_vault.addr)
         env.pop("VAULT_TOKEN", None)
+        if hashi_vault.ca_path:  # the harness's Vault serves https with a CA of its own
+            env["VAULT_CACERT"] = hashi_vault.ca_path
         if token:
             env["VAULT_TOKEN"] = token
         return env
