@@ -68,10 +68,11 @@ class CredentialsCheck(object):
         self.timeout = params.get('connection_timeout') or 10
         check_files(params)
         self.session = requests.Session()
-        self.session.verify = params.get('ca_path') or params.get('validate_certs', True)
+        # Given with every request: requests lets REQUESTS_CA_BUNDLE override a session's own verify.
+        self.verify = params.get('ca_path') or params.get('validate_certs', True)
+        self.cert = None
         if params.get('client_cert'):
-            self.session.cert = ((params['client_cert'], params['client_key']) if params.get('client_key')
-                                 else params['client_cert'])
+            self.cert = (params['client_cert'], params['client_key']) if params.get('client_key') else params['client_cert']
 
     def token_url(self, realm):
         return '%srealms/%s/protocol/openid-connect/token' % (self.base_url, quote(str(realm), safe=''))
@@ -85,7 +86,8 @@ class CredentialsCheck(object):
         else:
             form.update(client_id=client_id, client_secret=secret)
         try:
-            response = self.session.post(url, data=form, headers=headers, timeout=self.timeout, allow_redirects=False)
+            response = self.session.post(url, data=form, headers=headers, timeout=self.timeout, allow_redirects=False,
+                                         verify=self.verify, cert=self.cert)
         except requests.RequestException as exc:
             raise KeycloakOpsError(connection_error_message(exc, self.base_url.rstrip('/'), self.timeout)) from None
         try:
