@@ -176,7 +176,8 @@ def rotation_goals(records: list[dict]) -> list[str]:
             total = r['admin_reads'] + r['admin_writes']
             checks = [(f'<= {NOTHING_DUE_BUDGET} admin requests, 0 writes, nothing delivered',
                        total <= NOTHING_DUE_BUDGET and r['admin_writes'] == 0 and not r.get('rewritten'),
-                       f'{total} requests, {r["admin_writes"]} writes, {r.get("rewritten")} files rewritten', True)]
+                       f'{total} requests, {r["admin_writes"]} writes, {r.get("rewritten")} files rewritten',
+                       n == ROTATION_GOAL_N)]
         for label, met, detail, goal in checks:
             scope = '' if goal else ' (informational: the goal is set at N=%d)' % ROTATION_GOAL_N
             lines.append(f'- Rotation N={n} {r["phase"]}: {label}{scope}: {"met" if met else "**MISSED**"} ({detail})')
