@@ -57,8 +57,9 @@ def parse_args(argv):
     parser.add_argument('--budget-min', type=float, default=30,
                         help='skip community.general repetitions after its first run at a size when they would make '
                              'the whole benchmark last longer than this many minutes (default 30; 0: no limit)')
-    parser.add_argument('--tools', default='cg,module,role,floor,noop',
-                        help='subset of cg,module,role,floor,noop (role only if roles/provision/tasks/main.yml exists)')
+    parser.add_argument('--tools', default='cg,module,role,floor,pfloor,noop',
+                        help='subset of cg,module,role,floor,pfloor,noop (role only if roles/provision/tasks/main.yml '
+                             'exists; pfloor: the parallel raw-API floor)')
     parser.add_argument('--out', default=str(BENCH / 'results'), help='results directory (default bench/results)')
     parser.add_argument('--profile', choices=['auto', 'always', 'never'], default='auto',
                         help='pyinstrument profile of our module at the largest N (auto: when one of its targets is missed)')
@@ -73,14 +74,14 @@ def parse_args(argv):
     parser.add_argument('--crowd', type=int, default=10000,
                         help='other clients in the realm of the crowded-realm run (default 10000; 0: no such run)')
     parser.add_argument('--crowd-n', type=int, default=200, help='our clients in the crowded realm (default 200)')
-    parser.add_argument('--rotation', type=int, default=200,
-                        help='clients rotated by playbooks/rotate.yml with delivery to files on 2 hosts (default 200; '
-                             '0: no rotation run)')
+    parser.add_argument('--rotation', default='200,1000',
+                        help='client counts rotated by playbooks/rotate.yml with delivery to files on 2 hosts, each '
+                             'followed by a re-run with nothing due (default 200,1000; empty or 0: no rotation run)')
     parser.add_argument('--quick', action='store_true', help='smoke test: sizes 5,10, cg 5, one run, results to a temp dir')
     args = parser.parse_args(argv)
     if args.quick:
         args.sizes, args.cg_sizes, args.reps, args.cg_reps = '5,10', '5', 1, 1
-        args.scale_sizes, args.crowd, args.crowd_n, args.rotation = '30', 200, 3, 6
+        args.scale_sizes, args.crowd, args.crowd_n, args.rotation = '30', 200, 3, '6'
         if args.out == str(BENCH / 'results'):
             args.out = tempfile.mkdtemp(prefix='keycloak_ops-bench-')
     args.cg_reps = args.reps if args.cg_reps is None else args.cg_reps
@@ -161,12 +162,14 @@ def main(argv=None) -> int:
             if 'module' in tools:
                 for n in [int(s) for s in args.scale_sizes.split(',') if s]:
                     data.setdefault('scale', []).extend(measure_scale(bench, n, 0))
+                    if 'pfloor' in tools:
+                        data['scale'].extend(measure_scale(bench, n, 0, tool='pfloor'))
                     save(out, data, started)
                 if args.crowd:
                     data.setdefault('scale', []).extend(measure_scale(bench, args.crowd_n, args.crowd))
                     save(out, data, started)
-            if args.rotation:
-                data['rotation'] = measure_rotation(bench, args.rotation)
+            for count in [int(s) for s in str(args.rotation).split(',') if s and int(s)]:
+                data.setdefault('rotation', []).extend(measure_rotation(bench, count))
                 save(out, data, started)
             summary = summarize(bench.runs)
             data['summary'] = {json.dumps(list(k)): v for k, v in summary.items()}
@@ -195,7 +198,7 @@ def report_only(out: Path) -> int:
     data = json.loads((out / 'results.json').read_text())
     summary = summarize(data['runs'])
     data['summary'] = {json.dumps(list(k)): v for k, v in summary.items()}
-    sizes_main = sorted({r['n'] for r in data['runs'] if r['tool'] in ('module', 'role', 'floor')})
+    sizes_main = sorted({r['n'] for r in data['runs'] if r['tool'] in ('module', 'role', 'floor', 'pfloor')})
     data['targets'] = evaluate_targets(summary, sizes_main, data['tools'])
     (out / 'results.json').write_text(json.dumps(data, indent=1, default=str) + '\n')
     extra = pip_target(bench_requirements(), 'bench-pkgs')

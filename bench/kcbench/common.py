@@ -14,11 +14,13 @@ ANSIBLE_RELEASE = '14.5.0'  # ships community.general 13.x and requires ansible-
 SCOPES = ['profile', 'email']
 CLIENT_PREFIX = 'bench-client-'
 RUN_TIMEOUT = 1800
+PARALLEL_FLOOR_WORKERS = 4
 TOOLS = {
     'cg': 'community.general keycloak_client (loop)',
     'module': 'keycloak_ops confidential_client (clients list)',
     'role': 'keycloak_ops provision role',
     'floor': 'raw API floor',
+    'pfloor': 'raw API floor, parallel (4 in flight)',
     'noop': 'ansible-playbook, one ping task',
 }
 

@@ -19,7 +19,7 @@ from tests.harness.counting_proxy import READ_METHODS, WRITE_METHODS, CountingPr
 from tests.harness.keycloak_server import KeycloakServer
 
 from .admin import DirectAdmin
-from .common import BENCH, BIN, CLIENT_PREFIX, REPO, RUN_TIMEOUT, SCOPES, log
+from .common import BENCH, BIN, CLIENT_PREFIX, PARALLEL_FLOOR_WORKERS, REPO, RUN_TIMEOUT, SCOPES, log
 
 TIME_BIN = shutil.which('time', path='/usr/bin:/bin')  # GNU time (Debian package "time"), for exact peak RSS
 PLAYBOOKS = {
@@ -167,10 +167,11 @@ class Bench:
                            KEYCLOAK_PASSWORD=self.server.admin_password, KEYCLOAK_REALM=self.server.admin_realm)
         if self.server.ca_path:
             credentials['KEYCLOAK_CA_PATH'] = self.server.ca_path
-        if tool == 'floor':
+        if tool in ('floor', 'pfloor'):
             env.update(credentials)
             return [sys.executable, str(BENCH / 'floor.py'), '--url', self.proxy.url, '--realm', realm,
-                    '--prefix', CLIENT_PREFIX, '--count', str(count), '--scopes', ','.join(SCOPES)], env
+                    '--prefix', CLIENT_PREFIX, '--count', str(count), '--scopes', ','.join(SCOPES),
+                    '--parallel', str(PARALLEL_FLOOR_WORKERS if tool == 'pfloor' else 0)], env
         bench_vars = dict(bench_realm=realm, bench_clients=names, bench_scopes=SCOPES)
         if tool == 'cg':
             env['ANSIBLE_COLLECTIONS_PATH'] = str(self.cg_collections)
@@ -209,7 +210,7 @@ class Bench:
         record.update(count_requests(calls))
         output = log_path.read_text(errors='replace')
         recap = RECAP.findall(output)
-        if tool != 'floor':
+        if tool not in ('floor', 'pfloor'):
             record['changed'] = bool(recap) and int(recap[-1][1]) > 0
             record['timer'] = self._timer(env.get('BENCH_TIMER_FILE'), measured['launched'])
         else:
@@ -274,7 +275,7 @@ class Bench:
     def warm_up(self, tools: list[str]) -> None:
         """Untimed: JIT-compile Keycloak's paths, fill the page cache, check every tool works (and cg on this core)."""
         log('warm-up (not measured)')
-        sizes = {'cg': 3, 'module': 20, 'role': 5, 'floor': 20, 'noop': 0}
+        sizes = {'cg': 3, 'module': 20, 'role': 5, 'floor': 20, 'pfloor': 20, 'noop': 0}
         for tool in tools:
             records = self.measure(tool, sizes[tool], None, keep=False)
             if tool == 'cg':

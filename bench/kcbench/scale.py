@@ -48,8 +48,9 @@ def measure_crossover(bench: Bench, realm: str, queries: int = 50) -> dict:
     return result
 
 
-def measure_scale(bench: Bench, count: int, others: int) -> list[dict]:
-    """Our module from scratch and re-run for count clients in a realm already holding `others` clients."""
+def measure_scale(bench: Bench, count: int, others: int, tool: str = 'module') -> list[dict]:
+    """Our module (or the parallel floor) from scratch and re-run for count clients in a realm already holding
+    `others` clients."""
     realm = f'bench-scale-{count}-{others}-{secrets.token_hex(3)}'
     bench.admin.create_realm(realm)
     records = []
@@ -59,12 +60,12 @@ def measure_scale(bench: Bench, count: int, others: int) -> list[dict]:
             fill_realm(bench, realm, others)
             crossover = measure_crossover(bench, realm)
         for phase in ('scratch', 'rerun'):
-            record = bench.run_once('module', realm, count, phase, None)
+            record = bench.run_once(tool, realm, count, phase, None)
             record.update(others=others, per_client_ms=record['wall'] / count * 1000)
             if others:
                 record['crossover'] = crossover
             records.append(record)
-            log(f'scale  N={count:<5} others={others:<5} {phase:7} {record["wall"]:7.2f}s '
+            log(f'scale  {tool:7} N={count:<5} others={others:<5} {phase:7} {record["wall"]:7.2f}s '
                 f'rss {record["maxrss_kb"] / 1024:6.1f} MiB admin r/w {record["admin_reads"]}/{record["admin_writes"]} '
                 + ('ok' if record['ok'] else 'FAILED: ' + str(record['error'])[:300]))
             if not record['ok']:
@@ -75,7 +76,9 @@ def measure_scale(bench: Bench, count: int, others: int) -> list[dict]:
 
 
 def measure_rotation(bench: Bench, count: int, hosts: int = 2) -> list[dict]:
-    """playbooks/rotate.yml for count clients whose secrets are delivered to files, split over `hosts` hosts."""
+    """playbooks/rotate.yml for count clients whose secrets are delivered to files, split over `hosts` hosts: a
+    rotation, then the same playbook with rotate_max_age not reached (a scheduled re-run with nothing due: no write,
+    nothing delivered)."""
     realm = f'bench-rotate-{count}-{secrets.token_hex(3)}'
     bench.admin.create_realm(realm)
     names = [f'{CLIENT_PREFIX}{i:04d}' for i in range(count)]
@@ -98,26 +101,32 @@ def measure_rotation(bench: Bench, count: int, hosts: int = 2) -> list[dict]:
                              'children': {'keycloak_consumers': {'hosts': consumers}}}}
         inventory_path = bench.work / f'rotate-inventory-{realm}.json'
         inventory_path.write_text(json.dumps(inventory))  # JSON is YAML: ansible's yaml inventory reads it
-        command, env = bench.ansible_command()
-        command += ['-i', str(inventory_path), str(REPO / 'playbooks' / 'rotate.yml')]
-        for phase in ('rotate',):
-            log_path = bench.work / f'rotate-{count}-{phase}.log'
+        for phase, extra in (('rotate', []), ('nothing due', ['-e', 'rotate_max_age=1d'])):
+            command, env = bench.ansible_command()
+            command += ['-i', str(inventory_path), str(REPO / 'playbooks' / 'rotate.yml')] + extra
+            log_path = bench.work / f'rotate-{count}-{phase.replace(" ", "-")}.log'
+            env['BENCH_TIMER_FILE'] = str(log_path.with_suffix('.timer.json'))
+            before = {p: p.stat().st_mtime_ns for p in files.glob('host*/*.env')}
             bench.proxy.reset()
             measured = run_measured(command, env, log_path)
             record = dict(tool='rotate', n=count, hosts=hosts, phase=phase, **measured)
             record.update(count_requests(list(bench.proxy.calls)))
+            record['timer'] = bench._timer(env['BENCH_TIMER_FILE'], measured['launched'])
             delivered = sorted(files.glob('host*/*.env'))
             record['files'] = len(delivered)
+            record['rewritten'] = sum(1 for p in delivered if before.get(p) != p.stat().st_mtime_ns)
             error = None
             if measured['rc'] != 0:
                 error = f'exit code {measured["rc"]}: {tail(log_path)}'
             elif len(delivered) != count:
                 error = f'{len(delivered)} files delivered, expected {count}'
+            elif phase == 'nothing due' and (record['rewritten'] or record['admin_writes']):
+                error = f'nothing was due, yet {record["rewritten"]} files and {record["admin_writes"]} admin writes'
             record.update(ok=error is None, error=error)
             records.append(record)
-            log(f'rotate N={count} hosts={hosts} {phase:6} {record["wall"]:7.2f}s admin r/w '
-                f'{record["admin_reads"]}/{record["admin_writes"]} token {record["token"]} '
-                + ('ok' if record['ok'] else 'FAILED: ' + str(error)[:300]))
+            log(f'rotate N={count} hosts={hosts} {phase:11} {record["wall"]:7.2f}s cpu {record["cpu"]:6.2f}s admin r/w '
+                f'{record["admin_reads"]}/{record["admin_writes"]} token {record["token"]} files rewritten '
+                f'{record["rewritten"]} ' + ('ok' if record['ok'] else 'FAILED: ' + str(error)[:300]))
             if error:
                 break
     finally:

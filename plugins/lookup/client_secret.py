@@ -95,11 +95,12 @@ class LookupModule(LookupBase):
         try:
             manager = SecretManager(KeycloakAPI(params))
             manager.api.login()
+            manager.prefetch([dict(realm=realm, client_id=client_id) for client_id in terms])
         except KeycloakOpsError as exc:
             raise AnsibleLookupError("client_secret lookup: %s" % exc) from None  # the message already holds the cause, on one line
         for client_id in terms:
             try:
-                secrets.append(manager.read_secret(realm, manager.find_client(realm, client_id)))
+                secrets.append(manager.current_secret(realm, manager.find_client(realm, client_id)))
             except KeycloakOpsError as exc:
                 raise AnsibleLookupError("client_secret lookup: client '%s': %s" % (client_id, exc)) from None
         # Unsafe: a secret holding '{{' must never be templated.

@@ -8,19 +8,20 @@
 their times and age, and the client-policy calls of graceful rotation (the documents: _rotation_policy.py).
 
 SecretManager serves a module run or a lookup on one KeycloakAPI session; the run of client_secret that plans
-and applies rotations is in _secret_rotation.py.
+and applies rotations is in _secret_rotation.py. Clients of many items are found together (ClientReads: the realm's
+listing where that is cheaper than a query each); their full representation holds the secret and, as the
+attribute ROTATED, the rotated secret, so a secret costs a request of its own only where the representation
+lacks it (an identity shown a mask).
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection import (
-    KeycloakOpsError, admin_path, find_client,
-)
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_reads import ClientReads
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection import KeycloakOpsError, admin_path
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._http_errors import response_detail
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._durations import iso_time
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._rights import AdminRights
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._rotation_policy import (
     POLICY_ATTRIBUTE, ROTATION_EXECUTOR,
 )
@@ -30,6 +31,8 @@ CREATED = 'client.secret.creation.time'
 EXPIRES = 'client.secret.expiration.time'
 ROTATED_CREATED = 'client.secret.rotated.creation.time'
 ROTATED_EXPIRES = 'client.secret.rotated.expiration.time'
+# The rotated secret itself (measured on Keycloak 26.7: in the representation of a single client and of the listing).
+ROTATED = 'client.secret.rotated'
 
 
 def epoch(attributes, key):
@@ -61,11 +64,16 @@ class SecretManager(object):
 
     def __init__(self, api):
         self.api = api
-        self.rights = AdminRights(api)
+        self.reads = ClientReads(api)
+        self.rights = self.reads.rights
+
+    def prefetch(self, items):
+        """Find the clients of many items ({realm, client_id}) at once, before find_client() asks for each."""
+        self.reads.prefetch(items)
 
     def find_client(self, realm, client_id):
         """The confidential client with exactly this clientId (Keycloak's clientId query is an exact match)."""
-        client = find_client(self.api, realm, client_id)
+        client = self.reads.find_client(realm, client_id)
         # Messages leave out the client id: callers prefix it (with the item index of a list).
         if client is None:
             # Only now are the roles read: an identity that cannot view clients is told so, not "no such client".
@@ -94,6 +102,24 @@ class SecretManager(object):
     def read_secret(self, realm, client):
         return self._checked((self.api.get(self._secret_path(realm, client)) or {}).get('value'), realm)
 
+    def current_secret(self, realm, client):
+        """The secret from the client's representation; read on its own where the representation lacks it or shows a
+        mask (the read then fails naming the missing role)."""
+        value = client.get('secret')
+        if value and not is_masked(value):
+            return self._checked(value, realm)
+        return self.read_secret(realm, client)
+
+    def rotated_secret(self, realm, client):
+        """The rotated secret from the client's attributes, or None when the attributes say there is none."""
+        attributes = client.get('attributes') or {}
+        if not attributes.get(ROTATED_CREATED):
+            return None
+        value = attributes.get(ROTATED)
+        if value and not is_masked(value):
+            return self._checked(value, realm, 'rotated secret')
+        return self.read_rotated(realm, client)
+
     def read_rotated(self, realm, client):
         """The rotated (previous) secret, or None: Keycloak answers 404 when there is none."""
         body = self.api.get(self._secret_path(realm, client, 'rotated'), absent_ok=True)
@@ -114,9 +140,8 @@ class SecretManager(object):
         """What client_secret_info returns for one client: the secret, its times and the rotated secret."""
         client = self.find_client(realm, client_id)
         attributes = client.get('attributes') or {}
-        secret = self.read_secret(realm, client)
-        # The attributes tell whether a rotated secret exists, which saves a request (a 404) per client without one.
-        rotated = self.read_rotated(realm, client) if attributes.get(ROTATED_CREATED) else None
+        secret = self.current_secret(realm, client)
+        rotated = self.rotated_secret(realm, client)
         rotated_expires = epoch(attributes, ROTATED_EXPIRES) if rotated else None
         return dict(client_id=client_id, realm=realm, id=client['id'], secret=secret,
                     created_at=iso_time(epoch(attributes, CREATED)), age=secret_age(attributes, now),
@@ -128,6 +153,7 @@ class SecretManager(object):
         return self.api.get(admin_path(realm, 'clients', client['id']))
 
     def join_policy(self, realm, client, name):
+        """Set the attribute the rotation policy matches (name '' takes the client out again)."""
         # A partial representation: Keycloak updates only the fields sent and merges attributes.
         self.api.put(admin_path(realm, 'clients', client['id']),
                      {'clientId': client['clientId'], 'attributes': {POLICY_ATTRIBUTE: name}})

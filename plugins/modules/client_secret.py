@@ -22,8 +22,15 @@ description:
     It is a client profile and a client policy, both named O(rotation_policy); the policy's C(client-attributes)
     condition matches the client attribute C(keycloak-ops.secret-rotation-policy), which the module sets on each
     client of the task. Other clients of the realm are not affected.
-  - Every client of the task is read before the first write; an unknown or public client fails the task with
-    nothing changed.
+  - Every client of the task is read before the first write (the realm's listing for many clients, where that is
+    cheaper than a query each), and the rights every planned write needs are checked; an unknown or public client,
+    or a missing role, fails the task with nothing changed. The writes then run four at a time.
+  - A regenerated secret cannot be taken back. When Keycloak refuses one client, no further client is started (the
+    writes already in flight finish), and the task fails naming exactly the clients that got a new secret and those
+    that did not; the results of the rotated clients, with their new secrets, come with the failure in RV(clients),
+    so that they can still be delivered. The policy attribute of the clients that were not rotated is put back, and
+    the realm's client profile and policy too when no client was rotated. When Keycloak stops answering, nothing is
+    put back; run the task again (with O(max_age), the clients already rotated are not rotated twice).
   - O(state=retired) deletes the rotated secret once every consumer uses the new one, so that the previous secret
     stops working before its grace period ends.
   - The new secret is returned in RV(secret); run such a task with C(no_log=true). Diffs and warnings never
@@ -89,6 +96,9 @@ options:
     default: keycloak-ops-secret-rotation
 notes:
   - Needs the C(manage-clients) role of realm-management, and C(manage-realm) with O(grace_period).
+  - Costs one token, the realm's listing (or a query per client in a realm of more than about six times as many
+    clients), the realm's client policies with O(grace_period), and per changed client its writes and one read back.
+    A run with nothing due sends no write.
   - Keycloak keeps one rotated secret; a second rotation within the grace period replaces it, so the secret
     from two rotations ago stops working.
   - With the policy, any update of a client whose secret is past O(secret_expiration) makes Keycloak rotate it.
@@ -202,7 +212,9 @@ rotation_policy:
   type: str
   sample: keycloak-ops-secret-rotation
 clients:
-  description: One result per client, in the order given, each with C(changed) and the keys above.
+  description:
+    - One result per client, in the order given, each with C(changed) and the keys above.
+    - When the task fails after some clients were changed, the results of those clients only (with RV(secret)).
   returned: always
   type: list
   elements: dict

@@ -9,7 +9,7 @@ __metaclass__ = type
 
 DOCUMENTATION = r"""
 module: secret_file
-short_description: Write a file holding secrets, born with its final owner and mode
+short_description: Write files holding secrets, each born with its final owner and mode
 version_added: 1.0.0
 description:
   - Writes O(content) to O(path) so that no byte of it is ever readable by anyone the final owner and mode do not
@@ -31,13 +31,59 @@ attributes:
     support: full
 options:
   path:
-    description: The file to write.
+    description:
+      - The file to write.
+      - Exactly one of O(path) and O(files) is required.
     type: path
-    required: true
   content:
-    description: The whole content of the file.
+    description: The whole content of the file; required with O(path).
     type: str
-    required: true
+  files:
+    description:
+      - Many files in one task, one module run for all of them instead of one per loop item. Each item has O(path)
+        and O(content) and may have any other option of this module; the top-level options are the defaults of
+        every item.
+      - Every file is written even when another one cannot be; the task then fails naming each file that was not.
+    type: list
+    elements: dict
+    version_added: 2.0.0
+    suboptions:
+      path:
+        description: The file to write.
+        type: path
+        required: true
+      content:
+        description: The whole content of the file.
+        type: str
+        required: true
+      secrets:
+        description: Values inside O(files[].content) that the diff masks.
+        type: list
+        elements: str
+      diff_content:
+        description: What the diff shows in place of O(files[].content).
+        type: str
+      diff_previous:
+        description: What the diff shows as the previous content.
+        type: str
+      owner:
+        description: Owner of the file.
+        type: str
+      group:
+        description: Group of the file.
+        type: str
+      mode:
+        description: Mode of the file, an octal string.
+        type: str
+      directory_mode:
+        description: Mode of parent directories the module creates.
+        type: str
+      directory_owner:
+        description: Owner of parent directories the module creates.
+        type: str
+      directory_group:
+        description: Group of parent directories the module creates.
+        type: str
   secrets:
     description: Values inside O(content) that the diff masks (the secrets it holds).
     type: list
@@ -85,22 +131,40 @@ EXAMPLES = r"""
       - "{{ credentials.client_secret }}"
     owner: billing
     mode: "0400"
+
+- name: Every credential file of a host in one task
+  keycloak_ops.clients.secret_file:
+    files:
+      - path: /etc/billing/oidc.env
+        content: "{{ billing | keycloak_ops.clients.credentials_file('env') }}"
+        secrets: ["{{ billing.client_secret }}"]
+      - path: /etc/reports/oidc.env
+        content: "{{ reports | keycloak_ops.clients.credentials_file('env') }}"
+        secrets: ["{{ reports.client_secret }}"]
+    mode: "0400"
 """
 
 RETURN = r"""
 path:
   description: The file written (or that would be written in check mode).
-  returned: always
+  returned: with O(path)
   type: str
 created_directories:
   description: Parent directories created (or that would be created in check mode).
-  returned: always
+  returned: with O(path)
   type: list
   elements: str
 msg:
   description: What was done or, in check mode, what would be done.
   returned: always
   type: str
+files:
+  description: With O(files), one result per file in the order given, each with RV(path), RV(created_directories),
+    RV(msg) and C(changed) (and C(failed) for a file that could not be written).
+  returned: with O(files)
+  type: list
+  elements: dict
+  version_added: 2.0.0
 """
 
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._module import KeycloakModule
@@ -109,8 +173,21 @@ from ansible_collections.keycloak_ops.clients.plugins.module_utils._secret_file 
 
 def main():
     module = KeycloakModule(dict(
-        path=dict(type='path', required=True),
-        content=dict(type='str', required=True, no_log=True),
+        path=dict(type='path'),
+        content=dict(type='str', no_log=True),
+        files=dict(type='list', elements='dict', options=dict(
+            path=dict(type='path', required=True),
+            content=dict(type='str', required=True, no_log=True),
+            secrets=dict(type='list', elements='str', no_log=True),
+            diff_content=dict(type='str', no_log=True),
+            diff_previous=dict(type='str', no_log=True),
+            owner=dict(type='str'),
+            group=dict(type='str'),
+            mode=dict(type='str'),
+            directory_mode=dict(type='str'),
+            directory_owner=dict(type='str'),
+            directory_group=dict(type='str'),
+        )),
         secrets=dict(type='list', elements='str', default=[], no_log=True),
         diff_content=dict(type='str', no_log=True),
         diff_previous=dict(type='str', no_log=True),
@@ -120,7 +197,8 @@ def main():
         directory_mode=dict(type='str', default='0700'),
         directory_owner=dict(type='str'),
         directory_group=dict(type='str'),
-    ), connection=None)
+    ), connection=None, required_one_of=[('path', 'files')], mutually_exclusive=[('path', 'files')],
+        required_by={'path': 'content'})
     run_secret_file(module)
 
 

@@ -10,6 +10,7 @@ import time
 import pytest
 from keycloak import KeycloakAdmin, KeycloakOpenIDConnection
 
+from tests.harness.counting_proxy import CountingProxy, _Handler
 from tests.integration import oidc
 from tests.integration.runner import ansible_env, run_module, run_playbook
 
@@ -92,6 +93,49 @@ def rotate_under_load(keycloak, realm, env, client_id, old_secret, args):
     return run, loop, during
 
 
+class _RefusingHandler(_Handler):
+    """Forwards like the counting proxy, but answers the refused request itself (Keycloak never sees it)."""
+
+    def _handle(self):
+        proxy = self.server.proxy
+        method, part = proxy.refused
+        if self.command == method and part in self.path:
+            proxy._record(self.command, self.path)
+            self._read_body()
+            body = b'{"errorMessage": "refused by the test"}'
+            self.send_response(400)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
+        super()._handle()
+
+    do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _handle
+
+
+class RefusingProxy(CountingProxy):
+    """A counting proxy in front of Keycloak that refuses (HTTP 400) every request of `method` whose path holds
+    `path_part`: a refusal Keycloak itself gives only in races (a client deleted meanwhile), made certain."""
+
+    def __init__(self, server, method, path_part):
+        super().__init__(server.url, ca_path=server.ca_path)
+        self.refused = (method, path_part)
+        self._server.RequestHandlerClass = _RefusingHandler
+
+
+def admin_writes_by_endpoint(proxy):
+    """{(method, what): count} of the admin writes, what being the last path segment that is not an id."""
+    counts: dict = {}
+    for method, path in list(proxy.calls):
+        if method in ("GET", "HEAD") or "/admin/realms" not in path:
+            continue
+        segments = [s for s in path.split("?")[0].split("/") if s and len(s) != 36]
+        key = (method, segments[-1])
+        counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
 # -- client_secret_info ------------------------------------------------------------------------
 
 
@@ -117,7 +161,7 @@ def test_info_for_many_clients_costs_one_token(realm, oracle, env, counting_prox
     assert counting_proxy.counts("token") == {"POST": 1}, "one token for the whole task"
     assert counting_proxy.writes("admin") == 0
     print("\ninfo for 6 clients: %d admin reads, token requests %s" % (counting_proxy.reads("admin"), counting_proxy.counts("token")))
-    assert counting_proxy.reads("admin") == 2 * 6, "an exact clientId query and the secret per client"
+    assert counting_proxy.reads("admin") <= 2, "the realm's listing holds the clients and their secrets"
 
 
 def test_info_errors_name_the_client(realm, oracle, env):
@@ -281,6 +325,112 @@ def test_regenerate_many_clients_one_token_and_reads_before_writes(realm, oracle
     result = ok(run)
     assert counting_proxy.counts("token") == {"POST": 1}
     assert all(c["graceful"] and c["secret"] != secrets[c["client_id"]] for c in result["clients"])
+
+
+POLICY_ATTRIBUTE = "keycloak-ops.secret-rotation-policy"
+
+
+def test_many_clients_rotate_within_the_request_budget(keycloak, realm, oracle, env, counting_proxy):
+    """Rotation, a re-run with nothing due, the read of the secrets and the retirement of many clients: a few
+    requests per task plus the writes each client needs, no read per client."""
+    names = ["budget-%02d" % i for i in range(20)]
+    old = {name: make_client(oracle, name) for name in names}
+    proxied = dict(env, KEYCLOAK_URL=counting_proxy.url)
+    args = dict(realm=realm, clients=names, grace_period="10m", rotation_policy="budget-policy")
+
+    counting_proxy.reset()
+    result = ok(run_module("client_secret", args, proxied))
+    rotation = (counting_proxy.reads("admin"), admin_writes_by_endpoint(counting_proxy))
+    assert [c["client_id"] for c in result["clients"]] == names
+    for client in result["clients"]:
+        assert client["action"] == "regenerated" and client["graceful"] is True and client["expires_at"]
+        assert client["secret"] == secret_of(oracle, client["client_id"]) != old[client["client_id"]]
+    assert token_error(keycloak, realm, names[0], old[names[0]]) is None, "graceful: the old secret still works"
+
+    counting_proxy.reset()
+    again = ok(run_module("client_secret", dict(args, max_age="1h"), proxied))
+    nothing_due = (counting_proxy.reads("admin"), counting_proxy.writes("admin"))
+    assert again["changed"] is False and all(c["action"] == "none" for c in again["clients"])
+
+    counting_proxy.reset()
+    info = ok(run_module("client_secret_info", dict(realm=realm, clients=names), proxied))
+    info_reads = counting_proxy.reads("admin")
+    assert {c["client_id"]: c["rotated_secret"] for c in info["clients"]} == old
+    assert {c["client_id"]: c["secret"] for c in info["clients"]} == {c["client_id"]: c["secret"] for c in result["clients"]}
+
+    counting_proxy.reset()
+    retired = ok(run_module("client_secret", dict(realm=realm, clients=names, state="retired"), proxied))
+    retirement = (counting_proxy.reads("admin"), counting_proxy.writes("admin"))
+    assert all(c["action"] == "retired" and c["rotated_expires_at"] is None for c in retired["clients"])
+    assert token_error(keycloak, realm, names[0], old[names[0]]) == "unauthorized_client"
+    assert ok(run_module("client_secret", dict(realm=realm, clients=names, state="retired"), env))["changed"] is False
+
+    print("\n%d clients: rotation %d admin reads, writes %s; nothing due %d reads %d writes; info %d reads; "
+          "retirement %d reads %d writes" % ((len(names), rotation[0], rotation[1]) + nothing_due + (info_reads,)
+                                             + retirement))
+    n = len(names)
+    # Reads: the listing, the realm's client policies, the identity's roles, and each rotated client read back once.
+    assert rotation[0] <= n + 6
+    assert rotation[1] == {("PUT", "profiles"): 1, ("PUT", "policies"): 1, ("PUT", "clients"): n,
+                           ("POST", "client-secret"): n}, \
+        "the policy once, then per client its policy attribute and the regenerate"
+    assert nothing_due[0] <= 5 and nothing_due[1] == 0
+    assert info_reads <= 2
+    assert retirement[0] <= 5 and retirement[1] == n, "the listing and the identity's roles; no read back"
+
+
+def test_a_refused_regenerate_names_exactly_the_clients_that_got_a_new_secret(keycloak, realm, oracle, env):
+    """A regenerate cannot be undone: the task stops starting clients at the refusal, and its failure names (and its
+    result holds) exactly the clients that got a new secret, so that they can still be delivered; the policy
+    attribute of the clients that were not rotated is put back."""
+    names = ["refused-%02d" % i for i in range(10)]
+    old = {name: make_client(oracle, name) for name in names}
+    refused = names[5]
+    proxy = RefusingProxy(keycloak, "POST", "/clients/%s/client-secret" % oracle.get_client_id(refused)).start()
+    try:
+        run = run_module("client_secret", dict(realm=realm, clients=names, grace_period="10m",
+                                                rotation_policy="refusal-policy"),
+                         dict(env, KEYCLOAK_URL=proxy.url), verbosity=3)
+    finally:
+        proxy.stop()
+    assert run.rc != 0, run.output
+    message = run.result["msg"]
+    assert message.startswith("clients[5] (client 'refused-05'): Keycloak answered HTTP 400 to POST") and "\n" not in message
+    rotated = {c["client_id"]: c["secret"] for c in run.result["clients"]}
+    assert refused not in rotated and rotated, message
+    assert "regenerated (cannot be undone; their results, with the new secrets, are in clients: deliver them): %s;" \
+        % ", ".join(sorted(rotated)) in message
+    kept = [name for name in names if name not in rotated]
+    assert message.endswith("not regenerated: %s" % ", ".join(kept)), message
+    for name in names:
+        if name in rotated:
+            assert secret_of(oracle, name) == rotated[name] != old[name]
+            assert token_error(keycloak, realm, name, old[name]) is None, "graceful: the old one still works"
+            assert attributes_of(oracle, name)[POLICY_ATTRIBUTE] == "refusal-policy"
+        else:
+            assert secret_of(oracle, name) == old[name]
+            assert attributes_of(oracle, name).get(POLICY_ATTRIBUTE, "") == "", "the attribute was put back"
+    # The new secrets are the result's job (the task runs with no_log); the old ones and the message hold none.
+    assert not any(secret in run.output for secret in old.values())
+    assert not any(secret in message for secret in rotated.values())
+
+
+def test_a_refusal_before_any_rotation_undoes_the_policy(keycloak, realm, oracle, env):
+    old = make_client(oracle, "refused-alone")
+    profiles_before = oracle.connection.raw_get("admin/realms/%s/client-policies/profiles" % realm).json()
+    policies_before = oracle.connection.raw_get("admin/realms/%s/client-policies/policies" % realm).json()
+    proxy = RefusingProxy(keycloak, "POST", "/clients/%s/client-secret" % oracle.get_client_id("refused-alone")).start()
+    try:
+        run = run_module("client_secret", dict(realm=realm, client_id="refused-alone", grace_period="10m",
+                                                rotation_policy="undone-policy"), dict(env, KEYCLOAK_URL=proxy.url))
+    finally:
+        proxy.stop()
+    assert run.rc != 0 and run.result["msg"].endswith("no client was regenerated; not regenerated: refused-alone"), \
+        run.result["msg"]
+    assert secret_of(oracle, "refused-alone") == old
+    assert attributes_of(oracle, "refused-alone").get(POLICY_ATTRIBUTE, "") == ""
+    assert oracle.connection.raw_get("admin/realms/%s/client-policies/profiles" % realm).json() == profiles_before
+    assert oracle.connection.raw_get("admin/realms/%s/client-policies/policies" % realm).json() == policies_before
 
 
 BAD_OPTIONS = [

@@ -10,6 +10,7 @@ import yaml
 from tests.integration import oidc
 from tests.integration.conftest import admin_client
 from tests.integration.runner import ansible_env, run_playbook
+from tests.integration.test_client_secret import RefusingProxy
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PLAYBOOK = os.path.join(REPO, "playbooks", "rotate.yml")
@@ -66,6 +67,91 @@ def test_failed_delivery_stops_before_retiring(keycloak, realm, oracle, tmp_path
     assert oidc.client_credentials(keycloak, realm, "worker2", new)[0] == 200
     assert oidc.client_credentials(keycloak, realm, "worker2", old)[0] == 200, "the old secret stays valid"
     admin_client(keycloak)  # the server is still fine
+
+
+def many_clients_inventory(tmp_path, realm, names, name="many.yml"):
+    """names delivered to files split over two hosts (as the benchmark does)."""
+    hosts = {}
+    for index, host in enumerate(("app1", "app2")):
+        hosts[host] = dict(ansible_connection="local", ansible_python_interpreter=sys.executable,
+                           deliver_files=[dict(client_id=n, path=str(tmp_path / host / ("%s.env" % n)))
+                                          for n in names[index::2]])
+    data = {"all": {"hosts": {"localhost": dict(ansible_connection="local", ansible_python_interpreter=sys.executable)},
+                    "vars": dict(rotate_realm=realm, rotate_clients=names, rotate_grace_period="10m"),
+                    "children": {"keycloak_consumers": {"hosts": hosts}}}}
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(data))
+    return str(path)
+
+
+def delivered(tmp_path, names):
+    return {n: delivered_secret(next(tmp_path.glob("app*/%s.env" % n))) for n in names
+            if list(tmp_path.glob("app*/%s.env" % n))}
+
+
+def test_many_clients_rotate_within_the_request_budget_and_a_run_with_nothing_due_does_nothing(
+        keycloak, realm, oracle, tmp_path, counting_proxy):
+    names = ["budget-%02d" % i for i in range(12)]
+    for name in names:
+        oracle.create_client({"clientId": name, "publicClient": False, "serviceAccountsEnabled": True,
+                              "standardFlowEnabled": False})
+    old = {n: oracle.get_client_secrets(oracle.get_client_id(n))["value"] for n in names}
+    inv = many_clients_inventory(tmp_path, realm, names)
+    env = ansible_env(keycloak, KEYCLOAK_URL=counting_proxy.url)
+    counting_proxy.reset()
+    run = run_playbook(PLAYBOOK, env, inventory=inv)
+    assert run.rc == 0, run.output[-4000:]
+    reads, writes, tokens = counting_proxy.reads("admin"), counting_proxy.writes("admin"), counting_proxy.total("token")
+    new = delivered(tmp_path, names)
+    assert set(new) == set(names)
+    for name in names:
+        assert new[name] != old[name] and oidc.client_credentials(keycloak, realm, name, new[name])[0] == 200
+        assert oidc.client_credentials(keycloak, realm, name, old[name])[1]["error"] == "unauthorized_client", "retired"
+
+    stamps = {p: p.stat().st_mtime_ns for p in tmp_path.glob("app*/*.env")}
+    counting_proxy.reset()
+    again = run_playbook(PLAYBOOK, env, inventory=inv, extra_vars={"rotate_max_age": "1d"})
+    assert again.rc == 0, again.output[-4000:]
+    print("\nrotate role, %d clients on 2 hosts: %d admin reads, %d admin writes, %d token requests; nothing due: "
+          "%d admin reads, %d admin writes" % (len(names), reads, writes, tokens, counting_proxy.reads("admin"),
+                                               counting_proxy.writes("admin")))
+    n = len(names)
+    assert reads <= 2 * n + 20 and writes <= 3 * n + 2
+    assert tokens == n + 3, "one check per client in one task, and one login per admin task"
+    assert counting_proxy.reads("admin") + counting_proxy.writes("admin") <= 5 and counting_proxy.writes("admin") == 0
+    assert {p: p.stat().st_mtime_ns for p in tmp_path.glob("app*/*.env")} == stamps, "nothing delivered"
+    assert delivered(tmp_path, names) == new
+
+
+def test_a_refused_rotation_delivers_the_new_secrets_it_made_and_retires_nothing(keycloak, realm, oracle, tmp_path):
+    names = ["partial-%02d" % i for i in range(8)]
+    for name in names:
+        oracle.create_client({"clientId": name, "publicClient": False, "serviceAccountsEnabled": True,
+                              "standardFlowEnabled": False})
+    old = {n: oracle.get_client_secrets(oracle.get_client_id(n))["value"] for n in names}
+    for index, host in enumerate(("app1", "app2")):
+        (tmp_path / host).mkdir()
+        for name in names[index::2]:
+            (tmp_path / host / ("%s.env" % name)).write_text("OIDC_CLIENT_SECRET=%s\n" % old[name])
+    inv = many_clients_inventory(tmp_path, realm, names)
+    refused = names[3]
+    proxy = RefusingProxy(keycloak, "POST", "/clients/%s/client-secret" % oracle.get_client_id(refused)).start()
+    try:
+        run = run_playbook(PLAYBOOK, ansible_env(keycloak, KEYCLOAK_URL=proxy.url), inventory=inv, verbosity=3)
+    finally:
+        proxy.stop()
+    assert run.rc != 0
+    assert "clients[3] (client 'partial-03'): Keycloak answered HTTP 400" in run.output, run.output[-4000:]
+    assert "were delivered; no previous secret was retired" in run.output, run.output[-4000:]
+    files = delivered(tmp_path, names)
+    current = {n: oracle.get_client_secrets(oracle.get_client_id(n))["value"] for n in names}
+    rotated = [n for n in names if current[n] != old[n]]
+    assert rotated and refused not in rotated
+    for name in names:
+        assert files[name] == current[name], "every destination holds the client's current secret"
+        assert oidc.client_credentials(keycloak, realm, name, old[name])[0] == 200, "nothing retired"
+    for secret in list(old.values()) + list(current.values()):
+        assert secret not in run.output
 
 
 # -- reload styles under load --------------------------------------------------------------------
