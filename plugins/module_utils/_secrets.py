@@ -18,7 +18,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_reads import ClientReads
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.reads import ClientReads
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection import KeycloakOpsError, admin_path
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._http_errors import response_detail
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._durations import iso_time

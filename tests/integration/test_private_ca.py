@@ -178,8 +178,6 @@ def test_without_the_ca_the_run_fails_naming_the_option(keycloak_tls, tmp_path):
     assert "TLS verification failed" in run.output and "KEYCLOAK_CA_PATH" in run.output, run.output[-3000:]
 
 
-@pytest.mark.xfail(strict=True, reason="the rotate role's token check does not take the connection's TLS "
-                                       "settings yet: it verifies with the system's CAs only")
 def test_rotation_under_token_load_fails_no_request(server, tmp_path):
     realm = realm_for(server, "pca-rot")
     try:

@@ -38,9 +38,6 @@ NOT_KEYCLOAK = {
     # The consumer's own health URL, declared by the user per host.
     ("roles/rotate/tasks/consumer_checks.yml", "ansible.builtin.uri"): "the consumer application, not Keycloak",
 }
-# The rotate role's check that each new secret obtains a token is being moved into a module of the collection,
-# which will take the connection's TLS settings; until then it is the one known task that does not.
-PENDING = {("roles/rotate/tasks/finish.yml", "Verify that each new secret obtains a token")}
 
 
 def walk(tasks):
@@ -75,7 +72,7 @@ def test_the_tasks_are_found():
 @pytest.mark.parametrize("path,task", list(role_tasks()), ids=lambda v: v if isinstance(v, str) else v.get("name"))
 def test_no_role_task_reaches_keycloak_without_the_tls_settings(path, task):
     module = module_of(task)
-    if module is None or (path, task.get("name")) in PENDING:
+    if module is None:
         return
     args = task[module] if isinstance(task[module], dict) else {}
     if module.startswith(COLLECTION):
