@@ -69,6 +69,7 @@ options:
       - Every reference (a scope of a resource or permission, a resource or policy of a permission, a role or
         client of a policy) must be declared here or exist already; otherwise the task fails before any write.
     type: dict
+    version_added: 2.0.0
     suboptions:
       scopes:
         description: Authorization scopes, by name (for example V(read)).
