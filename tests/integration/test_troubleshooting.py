@@ -200,7 +200,7 @@ def test_entry_kubernetes_rbac(kube_apiserver, kube_core, namespace, kube_env, t
         "metadata": {"name": "read-app-oidc"},
         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "read-app-oidc"},
         "subjects": [{"kind": "ServiceAccount", "name": "report-job", "namespace": namespace}]})
-    for _ in range(20):  # the API server's RBAC cache takes the binding in within moments
+    for _attempt in range(20):  # the API server's RBAC cache takes the binding in within moments
         try:
             assert job.read_namespaced_secret("app-oidc", namespace).data
             break
