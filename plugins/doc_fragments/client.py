@@ -131,6 +131,7 @@ options:
       - A task-level option, not an option of an item of O(clients).
     type: list
     elements: raw
+    version_added: 2.0.0
   client_scopes_exclusive:
     description:
       - Detach default (optional) scopes that O(default_client_scopes) (O(optional_client_scopes)) does not list.

@@ -173,8 +173,24 @@ options:
         key: connection_timeout
 """
 
+    # The community.general options that mean nothing here, taken by the modules of the action group (the ones
+    # module_defaults carried over from community.general reach) and ignored with a warning.
     ACTIONGROUPS = r"""
-options: {}
+options:
+  http_agent:
+    description:
+      - Accepted so that C(module_defaults) written for the community.general keycloak modules keep working,
+        and ignored; a module warns when it is set. See the collection's guide
+        C(docs/migrating-from-community-general.md).
+    type: str
+    version_added: 2.0.0
+  refresh_token:
+    description:
+      - Accepted so that C(module_defaults) written for the community.general keycloak modules keep working,
+        and ignored; a module warns when it is set. Tokens are obtained and renewed from the credentials of the
+        connection options (or given as O(token)).
+    type: str
+    version_added: 2.0.0
 attributes:
   action_group:
     description: Use C(group/keycloak_ops.clients.keycloak) in C(module_defaults) to set defaults for this module.

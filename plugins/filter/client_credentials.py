@@ -27,6 +27,7 @@ options:
     type: list
     elements: str
     default: []
+    version_added: 2.0.0
   _input:
     description: The C(clients) results of one or more client module runs (lists are concatenated by the caller).
     type: list

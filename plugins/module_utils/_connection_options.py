@@ -44,6 +44,25 @@ def keycloak_argument_spec():
     )
 
 
+# Connection options of the community.general keycloak modules that have no meaning here. The admin modules accept
+# them, so that module_defaults carried over from community.general keep working, and warn that they are ignored.
+IGNORED_OPTIONS = dict(
+    http_agent=dict(type='str'),
+    refresh_token=dict(type='str', no_log=True),
+)
+MIGRATION_GUIDE = 'docs/migrating-from-community-general.md'
+
+
+def ignored_options_warning(params):
+    """The one-line warning for the ignored community.general options that are set, or None."""
+    given = sorted(name for name in IGNORED_OPTIONS if params.get(name) is not None)
+    if not given:
+        return None
+    return ("%s: option%s of the community.general keycloak modules, ignored by keycloak_ops.clients; remove %s "
+            "(see the collection's %s)" % (', '.join(given), 's' if len(given) > 1 else '',
+                                           'them' if len(given) > 1 else 'it', MIGRATION_GUIDE))
+
+
 def normalize_base_url(url):
     """Keep any path prefix: python-keycloak joins with urljoin, which drops a prefix without '/'."""
     parts = urlsplit(url or '')

@@ -25,7 +25,8 @@ from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_items
     CLIENTS, client_items, given_secrets, item_label, items_argument_spec,
 )
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection import connect
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection_options import keycloak_argument_spec
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection_options import (
+    IGNORED_OPTIONS, ignored_options_warning, keycloak_argument_spec)
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._errors import OneLineError
 
 # Shorter strings are too likely to appear elsewhere in output to be scrubbed as secrets.
@@ -43,7 +44,7 @@ def connection_argument_spec(connection):
     spec = keycloak_argument_spec()
     if connection == 'server':
         return {name: spec[name] for name in SERVER_OPTIONS}
-    return spec
+    return dict(spec, **IGNORED_OPTIONS)
 
 
 class KeycloakModule(AnsibleModule):
@@ -67,6 +68,8 @@ class KeycloakModule(AnsibleModule):
         self.item_shape = item_shape
         self._api = None
         super(KeycloakModule, self).__init__(argument_spec=spec, **kwargs)
+        if connection == 'admin' and ignored_options_warning(self.params):
+            self.warn(ignored_options_warning(self.params))
 
     def _load_params(self):
         """Hide the secrets inside O(clients) items as soon as the parameters are read.

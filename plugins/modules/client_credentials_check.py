@@ -21,7 +21,7 @@ description:
     tokens never appear in the output.
   - The rotate role runs it after delivering new secrets and before retiring the previous ones.
   - The results of M(keycloak_ops.clients.client_secret) and M(keycloak_ops.clients.confidential_client), and the
-    entries of the P(keycloak_ops.clients.client_credentials#filter) filter, can be given as O(clients) as they are:
+    entries of the P(keycloak_ops.clients.client_credentials#filter) filter, can be given as O(clients) as they are;
     the keys of those results that say nothing to the check (such as C(id), C(action), C(token_url)) are ignored.
 author:
   - keycloak_ops maintainers (@keycloak-ops)

@@ -99,6 +99,14 @@ options:
         without one Keycloak generates a key pair for the client, which can take longer than O(connection_timeout)
         on a busy server.
     type: str
+    version_added: 2.0.0
+  # Mutual TLS to the Client Registration Service: the options come from the keycloak.SERVER fragment, where the
+  # admin modules have had them since 1.0.0; this module takes them since 2.0.0 (a module's keys override a
+  # fragment's).
+  client_cert:
+    version_added: 2.0.0
+  client_key:
+    version_added: 2.0.0
   credentials_file:
     description:
       - JSON file on the host holding C(client_id), C(secret), C(registration_access_token),

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: client_scope
 short_description: Keycloak client scopes, their protocol mappers and the realm's default client scopes
-version_added: 2.1.0
+version_added: 2.0.0
 description:
   - Makes one or many client scopes look as declared, and nothing more. Only the options given are compared,
     and protocol mappers not declared are left alone.

@@ -79,6 +79,7 @@ options:
         the roles of role policies, C(view-users) for the groups of group policies and C(query-users) for the
         users of user policies.
     type: dict
+    version_added: 2.0.0
     suboptions:
       exclusive:
         description:

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: registration_access_token
 short_description: A registration access token for a client an admin created, to adopt it on its host
-version_added: 1.1.0
+version_added: 2.0.0
 description:
   - Generates a new registration access token for an existing client (the console's
     "Clients > client > Credentials > Registration access token > Regenerate"), so that

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: secret_file
 short_description: Write files holding secrets, each born with its final owner and mode
-version_added: 1.0.0
+version_added: 2.0.0
 description:
   - Writes O(content) to O(path) so that no byte of it is ever readable by anyone the final owner and mode do not
     allow, not even for a moment. C(ansible.builtin.copy) renames a temporary file into place and sets the mode

@@ -125,3 +125,30 @@ def test_migrated_playbook_on_an_empty_realm_makes_the_same_clients(keycloak, pl
     finally:
         for realm in (cg_realm, our_realm):
             admin_client(keycloak).delete_realm(realm)
+
+
+def test_module_defaults_with_community_general_only_options_run_with_a_warning(keycloak, realm, tmp_path):
+    """http_agent and refresh_token mean nothing here: accepted from module_defaults, ignored, warned about once."""
+    refresh_token = "refresh-" + os.urandom(12).hex()
+    playbook = tmp_path / "carried_over.yml"
+    playbook.write_text(
+        "- hosts: localhost\n"
+        "  connection: local\n"
+        "  gather_facts: false\n"
+        "  module_defaults:\n"
+        "    group/keycloak_ops.clients.keycloak:\n"
+        "      http_agent: Ansible\n"
+        "      refresh_token: %s\n"
+        "  tasks:\n"
+        "    - keycloak_ops.clients.confidential_client:\n"
+        "        realm: %s\n"
+        "        client_id: carried-over\n"
+        "        preset: service\n" % (refresh_token, realm))
+    result = run_playbook(str(playbook), ansible_env(keycloak), verbosity=3)
+    assert result.rc == 0, result.output[-3000:]
+    assert admin_client(keycloak, realm).get_client_id("carried-over")
+    warning = " ".join(result.output.split())
+    assert ("http_agent, refresh_token: options of the community.general keycloak modules, ignored by "
+            "keycloak_ops.clients; remove them (see the collection's docs/migrating-from-community-general.md)"
+            in warning), result.output[-3000:]
+    assert refresh_token not in result.output

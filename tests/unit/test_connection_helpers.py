@@ -111,3 +111,16 @@ def test_a_given_token_is_never_renewed():
     api = api_with(token="given-token")
     api.connection.refresh_token = lambda: pytest.fail("a given token cannot be renewed")
     assert api._bearer() == "given-token"
+
+
+def test_community_general_options_accepted_by_admin_modules_and_named_in_one_warning():
+    from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection_options import (
+        IGNORED_OPTIONS, ignored_options_warning)
+    from ansible_collections.keycloak_ops.clients.plugins.module_utils._module import connection_argument_spec
+    assert set(IGNORED_OPTIONS) <= set(connection_argument_spec('admin'))
+    assert not set(IGNORED_OPTIONS) & set(connection_argument_spec('server'))
+    assert IGNORED_OPTIONS['refresh_token']['no_log'] is True
+    assert ignored_options_warning({'http_agent': None, 'refresh_token': None}) is None
+    assert ignored_options_warning({'http_agent': 'Ansible'}) == (
+        "http_agent: option of the community.general keycloak modules, ignored by keycloak_ops.clients; remove it "
+        "(see the collection's docs/migrating-from-community-general.md)")
