@@ -19,7 +19,8 @@ sent, or break the TLS stream while the answer is read. After each task the real
   check mode              succeeds, sends no write and changes nothing
   "nothing was changed"   said only when true
 
-Each invariant fails with its own exception class, so Hypothesis reports (and shrinks) each one separately.
+Each invariant (and each kind of change breaking it) fails with its own exception class, so Hypothesis reports (and
+shrinks) each one separately.
 
 Replay a failure with the seed the test prints: `pytest --hypothesis-seed=N tests/integration/test_write_path_model.py`.
 WRITE_PATH_PROGRAMS (200) sets how many programs run; the run prints how many programs, tasks and faults ran, in how
@@ -51,7 +52,7 @@ REDIRECTS = ("https://a.example/cb", "https://b.example/cb")
 PROGRAMS = int(os.environ.get("WRITE_PATH_PROGRAMS", "200"))
 
 settings.register_profile(
-    "write-path-model", max_examples=PROGRAMS, stateful_step_count=3, deadline=None, database=None,
+    "write-path-model", max_examples=PROGRAMS, stateful_step_count=2, deadline=None, database=None,
     derandomize=False, print_blob=True, suppress_health_check=list(HealthCheck))
 
 STATS: collections.Counter = collections.Counter()
@@ -89,11 +90,31 @@ ENFORCED = [name.strip() for name in os.environ.get("WRITE_PATH_INVARIANTS", ","
 
 
 def violate(found: list[tuple[str, str]]) -> None:
-    for name, _detail in found:
+    for name, detail in found:
         STATS["violated " + name] += 1
+        if detail.startswith("["):
+            # What changed, to tell apart violations of one invariant (a delete, authorization items, roles).
+            STATS["violated %s %s" % (name, detail.split("]", 1)[0] + "]")] += 1
     found = [pair for pair in found if pair[0] in ENFORCED]
     if found:
-        raise INVARIANTS[found[0][0]]("; ".join("%s: %s" % pair for pair in found))
+        name, detail = found[0]
+        raise _violation_class(name, detail.split("]", 1)[0] + "]" if detail.startswith("[") else "")(
+            "; ".join("%s: %s" % pair for pair in found))
+
+
+def _violation_class(name, kind):
+    """The exception of an invariant, one per kind of change, so that a failing delete and a failing role grant
+    are reported (and shrunk) as the two bugs they are."""
+    if not kind:
+        return INVARIANTS[name]
+    key = name + kind
+    if key not in _KINDS:
+        _KINDS[key] = type(INVARIANTS[name].__name__ + "_" + "".join(c if c.isalnum() else "_" for c in kind),
+                           (INVARIANTS[name],), {})
+    return _KINDS[key]
+
+
+_KINDS: dict = {}
 
 
 # -- what a program is made of -------------------------------------------------------------------------------------
@@ -271,6 +292,13 @@ def changed_clients(before, after):
     return [cid for cid in POOL if before[cid] != after[cid]]
 
 
+def what_changed(before, after):
+    """'deleted', 'created' or the fields that differ, e.g. 'authz,sa_roles'."""
+    if after is None or before is None:
+        return "deleted" if after is None else "created"
+    return ",".join(sorted(key for key in before if before[key] != after[key]))
+
+
 def claims_nothing_changed(msg):
     return any(text in msg for text in NOTHING_CHANGED)
 
@@ -377,15 +405,19 @@ class WritePathModel(RuleBasedStateMachine):
                 if stands_for_good(by_id.get(cid), before[cid]) and cid in run.msg:
                     declare(self.model, by_id[cid])
                 else:
-                    found.append(("refusal-not-rolled-back", "%s changed (message: %s)" % (cid, run.msg)))
+                    found.append(("refusal-not-rolled-back", "[%s] %s changed (message: %s)"
+                                  % (what_changed(before[cid], after[cid]), cid, run.msg)))
             if changed and claims_nothing_changed(run.msg):
-                found.append(("nothing-changed-claimed-falsely", "%s changed; message: %s" % (changed, run.msg)))
+                found.append(("nothing-changed-claimed-falsely", "[%s] %s changed; message: %s" % (
+                    ";".join(what_changed(before[cid], after[cid]) for cid in changed), changed, run.msg)))
         else:
             unnamed = [cid for cid in changed if cid not in run.msg]
             if unnamed:
-                found.append(("lost-connection-writes-not-named", "%s changed; message: %s" % (unnamed, run.msg)))
+                found.append(("lost-connection-writes-not-named", "[%s] %s changed; message: %s" % (
+                    ";".join(what_changed(before[cid], after[cid]) for cid in unnamed), unnamed, run.msg)))
             if changed and claims_nothing_changed(run.msg):
-                found.append(("nothing-changed-claimed-falsely", "%s changed; message: %s" % (changed, run.msg)))
+                found.append(("nothing-changed-claimed-falsely", "[%s] %s changed; message: %s" % (
+                    ";".join(what_changed(before[cid], after[cid]) for cid in changed), changed, run.msg)))
             if any(name in ENFORCED for name, _detail in found):
                 violate(found)
             found.extend(self._rerun(task, return_secret))
