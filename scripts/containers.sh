@@ -2,7 +2,8 @@
 # Container engine for the EE job test and the docker molecule scenario (sourced after scripts/bootstrap.sh).
 # Rootful Debian podman, set up from nothing and idempotent; no registry is needed: every image is built here.
 #
-#   ensure_container_engine        apt packages (podman, buildah, runc, debootstrap) and containers.conf
+#   ensure_container_engine        apt packages (podman, buildah, runc, debootstrap) and containers.conf: a host
+#                                  change, so it lives in scripts/bootstrap.sh
 #   ensure_base_image              localhost/keycloak-ops-debian:bookworm (debootstrap minbase + the host's CAs)
 #   ensure_image NAME CONTEXT [ARG...]  podman build of CONTEXT/Containerfile, skipped when its inputs are unchanged
 #   start_docker_api DIR           a Docker-API socket (podman system service) at DIR/keycloak-ops-podman.sock;
@@ -14,32 +15,6 @@
 
 CONTAINERS_CACHE="$KEYCLOAK_OPS_CACHE/containers"
 BASE_IMAGE="localhost/keycloak-ops-debian:bookworm"
-CONTAINERS_CONF=/etc/containers/containers.conf
-
-ensure_container_engine() {
-  ensure_apt_packages podman buildah runc debootstrap rsync ca-certificates
-  # runc: crun refuses the host's hybrid cgroup v1/v2; cgroupfs and file events: no systemd here;
-  # ulimits not above the hard limits (no CAP_SYS_RESOURCE in a sandbox).
-  local wanted
-  wanted="$(cat <<EOF
-# keycloak_ops.clients: rootful podman on a machine without systemd (scripts/containers.sh)
-[containers]
-default_ulimits = ["nofile=$(ulimit -Hn):$(ulimit -Hn)", "nproc=32768:32768"]
-[engine]
-runtime = "runc"
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-EOF
-)"
-  if [ ! -e "$CONTAINERS_CONF" ]; then
-    echo "$wanted" > "$CONTAINERS_CONF"
-  elif [ "$(cat "$CONTAINERS_CONF")" != "$wanted" ]; then
-    grep -q '^# keycloak_ops.clients' "$CONTAINERS_CONF" \
-      || { log "$CONTAINERS_CONF exists with settings of its own: podman must run with: $wanted"; return 1; }
-    echo "$wanted" > "$CONTAINERS_CONF"
-  fi
-  mkdir -p /dev/mqueue "$CONTAINERS_CACHE"
-}
 
 apt_mirror() {  # the Debian mirror this machine's apt uses (deb822 or one-line sources)
   local url
@@ -51,6 +26,7 @@ apt_mirror() {  # the Debian mirror this machine's apt uses (deb822 or one-line 
 ensure_base_image() {
   local tarball="$CONTAINERS_CACHE/keycloak-ops-debian-bookworm.tar" rootfs
   podman image exists "$BASE_IMAGE" && return 0
+  mkdir -p "$CONTAINERS_CACHE"
   if [ -s "$tarball" ]; then
     podman load -q -i "$tarball" >/dev/null && podman image exists "$BASE_IMAGE" && return 0
   fi

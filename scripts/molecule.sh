@@ -22,7 +22,6 @@ export PATH="$VENV_MOLECULE/bin:$PATH"
 start_container_lab() {
   # shellcheck source=scripts/containers.sh
   source "$REPO/scripts/containers.sh"
-  ensure_container_engine
   ensure_base_image
   KCOPS_KEYCLOAK_IMAGE="$(ensure_keycloak_image)" KCOPS_HOST_IMAGE="$(ensure_python_image)"
   export KCOPS_KEYCLOAK_IMAGE KCOPS_HOST_IMAGE
@@ -40,6 +39,8 @@ cd "$REPO"
 
 scenarios=("$@")
 [ "${#scenarios[@]}" -gt 0 ] || scenarios=(default rotate self_register docker)
+# Host changes before any scenario runs (bootstrap.sh): the container engine of the docker scenario.
+case " ${scenarios[*]} " in *" docker "*) ensure_container_engine ;; esac
 summary=() failed=0 started=$(date +%s)
 for s in "${scenarios[@]}"; do
   if [ "$s" = docker ]; then

@@ -27,7 +27,7 @@ def fill_realm(bench: Bench, realm: str, count: int) -> None:
 
 def measure_crossover(bench: Bench, realm: str, queries: int = 50) -> dict:
     """What one exact clientId query costs against listing full representations page by page (300 a page),
-    timed directly against Keycloak (no proxy), to check LISTED_PER_QUERY in module_utils/_clients.py."""
+    timed directly against Keycloak (no proxy), to check LISTED_PER_QUERY in module_utils/_clients/reads.py."""
     started = time.monotonic()
     for index in range(queries):
         bench.admin.request('GET', f'realms/{realm}/clients', params={'clientId': f'{OTHER_PREFIX}{index * 7:05d}'})

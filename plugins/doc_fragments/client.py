@@ -49,6 +49,16 @@ options:
         The options given at the top level of the task are the defaults of every item.
       - Every item is validated, and everything is read from Keycloak, before the first write;
         one bad item fails the task with its index and reason, and nothing is changed.
+      - Writes go in this order, so that a refusal finds the writes it has to undo still undoable. First the clients
+        are created and changed; then what names clients (service-account role grants, authorization items), so a
+        reference to a client declared anywhere in the same task resolves, in check mode too; then, one at a time,
+        the changes after which Keycloak deletes something by itself (authorization services off deletes the resource
+        server, service accounts off the service-account user and its roles); deletions last, one at a time.
+      - When Keycloak refuses a write, every write of the task that can be undone is undone. Deleted clients and what
+        Keycloak deleted by itself cannot be brought back; the failure message and RV(stands) name exactly the writes
+        that stand, and the message says C(nothing was changed) only when nothing was. When Keycloak stops answering
+        nothing is undone; the message, RV(stands) and RV(may_stand) name what stands and what may, and running the
+        task again converges.
     type: list
     elements: raw
   state:

@@ -17,16 +17,28 @@ __metaclass__ = type
 
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._errors import OneLineError
+
 # Requests in flight at once; requests' connection pool keeps 10 connections per host, so each worker keeps its own.
 WORKERS = 4
+
+
+class WorkerError(OneLineError):
+    """An item failed with an error the collection did not expect (a bug): reported in one line, and the task treats
+    it like a refusal, so that the writes of the task are rolled back."""
+
+    def __init__(self, exc):
+        detail = ' '.join(str(exc).split())[:200]
+        super(WorkerError, self).__init__("unexpected error in the collection (%s%s); the task was stopped, please "
+                                          "report it" % (type(exc).__name__, ': ' + detail if detail else ''))
 
 
 def run_bounded(work, indexes, failures_of, workers=WORKERS):
     """Call work(index) for each index, at most `workers` at a time, and return ({index: value}, {index: error}).
 
     An exception of a class in failures_of stops the start of further items; the items already running finish (their
-    writes are then known, so they can be rolled back). Any other exception is raised once the running ones finished.
-    With one item or one worker everything runs in the calling thread, in order.
+    writes are then known, so they can be rolled back). Any other exception does the same and is returned as a
+    WorkerError (one line, no traceback). With one item or one worker everything runs in the calling thread, in order.
     """
     done, failed = {}, {}
     indexes = list(indexes)
@@ -37,13 +49,15 @@ def run_bounded(work, indexes, failures_of, workers=WORKERS):
             except failures_of as exc:
                 failed[index] = exc
                 break
+            except Exception as exc:  # pylint: disable=broad-exception-caught
+                failed[index] = WorkerError(exc)
+                break
         return done, failed
-    unexpected: list = []
     with ThreadPoolExecutor(max_workers=workers) as pool:
         waiting = iter(indexes)
         running: dict = {}
         while True:
-            while len(running) < workers and not failed and not unexpected:
+            while len(running) < workers and not failed:
                 index = next(waiting, None)
                 if index is None:
                     break
@@ -58,7 +72,5 @@ def run_bounded(work, indexes, failures_of, workers=WORKERS):
                 except failures_of as exc:
                     failed[index] = exc
                 except Exception as exc:  # pylint: disable=broad-exception-caught
-                    unexpected.append(exc)
-    if unexpected:
-        raise unexpected[0]
+                    failed[index] = WorkerError(exc)
     return done, failed

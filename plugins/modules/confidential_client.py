@@ -62,18 +62,52 @@ options:
     type: bool
   authorization:
     description:
-      - The client's resource server (the console's Authorization tab) with its scopes, resources, policies and
-        scope permissions, for permissions per scope such as create, read, update and delete of a resource.
-      - Turns O(authorization_services) on. Items are matched by name; only the items listed, and of each
-        only the fields given, are made to match; other items of the resource server stay as they are.
-      - Every reference (a scope of a resource or permission, a resource or policy of a permission, a role or
-        client of a policy) must be declared here or exist already; otherwise the task fails before any write.
+      - The client's resource server (the console's Authorization tab) with its settings, scopes, resources, policies
+        and permissions, for example permissions per scope such as create, read, update and delete of a resource.
+      - Turns O(authorization_services) on. Items are matched by name; of each item only the fields given are made
+        to match. Other items of the resource server stay as they are, unless O(authorization.exclusive) says
+        otherwise or an item is declared with O(authorization.policies[].state=absent) (and likewise for the other
+        lists).
+      - Every reference (a scope of a resource or permission, a resource or policy of a permission, a role,
+        client, group or user of a policy, a policy of an aggregate) must be declared here or exist already, and
+        aggregate policies must not form a cycle; otherwise the task fails with one line before any write.
+      - Removals come after every create and update, permissions first, then policies (an aggregate before the
+        policies it combines), resources and scopes. An item that stays may not name an item that goes (Keycloak
+        would drop the reference silently, or delete a permission left with no policy); the task fails instead.
+      - Needs the C(manage-clients) (or C(manage-authorization) with C(view-clients)) role of realm-management,
+        in check mode too, as Keycloak shows a resource server's items only to those; C(view-realm) to look up
+        the roles of role policies, C(view-users) for the groups of group policies and C(query-users) for the
+        users of user policies.
     type: dict
     suboptions:
+      exclusive:
+        description:
+          - V(true) removes every item of the resource server that is not declared, of all four lists; a list of
+            V(scopes), V(resources), V(policies) and V(permissions) does so for those lists only.
+          - The declaration is then the whole truth, Keycloak's own items included (a C(Default Resource),
+            C(Default Policy) or C(Default Permission) that an older server or the console made goes too, unless
+            declared). Keycloak 26 gives a new resource server no items of its own through the admin API.
+          - The diff (C(--diff)) names every item that goes, with its fields before.
+          - Default V(false).
+        type: raw
+      policy_enforcement_mode:
+        description:
+          - How the resource server enforces its permissions (Keycloak's default is V(enforcing)). V(permissive)
+            grants requests no permission covers, V(disabled) grants every request.
+        type: str
+        choices: [enforcing, permissive, disabled]
+      decision_strategy:
+        description:
+          - How the permissions of one resource or scope combine into a decision (Keycloak's default is
+            V(unanimous), all must grant; V(affirmative), one suffices; V(consensus), more grants than denials).
+        type: str
+        choices: [unanimous, affirmative, consensus]
       scopes:
-        description: Authorization scopes, by name (for example V(read)).
+        description:
+          - Authorization scopes, each a name (for example V(read)) or a dict with C(name) and C(state)
+            (V(present) or V(absent)).
         type: list
-        elements: str
+        elements: raw
       resources:
         description: Protected resources.
         type: list
@@ -83,6 +117,10 @@ options:
             description: Unique name, for example V(urn:acme/payroll:invoices).
             type: str
             required: true
+          state:
+            description: V(absent) removes the resource; its other options are then ignored. Default V(present).
+            type: str
+            choices: [present, absent]
           display_name:
             description: Name shown in the console.
             type: str
@@ -106,27 +144,102 @@ options:
             description: Unique name among the policies and permissions.
             type: str
             required: true
-          type:
-            description: V(role) (holders of O(authorization.policies[].roles)) or V(client) (the clients in O(authorization.policies[].clients)).
+          state:
+            description:
+              - V(absent) removes the policy; its other options are then ignored. Default V(present).
+              - Keycloak cannot change a policy's type; remove a policy to declare another type under its name.
             type: str
-            required: true
+            choices: [present, absent]
+          type:
+            description:
+              - V(role) (holders of O(authorization.policies[].roles)), V(client) (the clients in
+                O(authorization.policies[].clients)), V(group) (members of O(authorization.policies[].groups)),
+                V(user) (the users in O(authorization.policies[].users)), V(aggregate) (a decision over the policies
+                in O(authorization.policies[].policies)) or V(time) (a window of time).
+              - Each type takes only its own options. Required unless O(authorization.policies[].state=absent).
+            type: str
           description:
             description: Description.
             type: str
+          logic:
+            description: V(negative) inverts the policy's decision.
+            type: str
+            choices: [positive, negative]
           roles:
             description: Realm roles, or client roles as V(client-id/role), for a V(role) policy.
             type: list
             elements: str
           clients:
-            description: Client ids for a V(client) policy.
+            description:
+              - Client ids for a V(client) policy.
+              - The way to grant to a service account (a client calling with the client-credentials grant).
             type: list
             elements: str
-          logic:
-            description: V(negative) inverts the policy's decision.
+          groups:
+            description: Groups by path (V(/staff/payroll)) for a V(group) policy.
+            type: list
+            elements: str
+          extend_children:
+            description:
+              - For a V(group) policy, members of the groups' subgroups count too. Default V(false).
+            type: bool
+          users:
+            description:
+              - Usernames for a V(user) policy.
+              - Keycloak matches these against users who log in, not against service accounts (measured on Keycloak
+                26.7, the UMA grant of a service account is not matched); name a service account's client in a
+                V(client) policy instead.
+            type: list
+            elements: str
+          policies:
+            description: For an V(aggregate) policy, the policies it combines (not permissions).
+            type: list
+            elements: str
+          decision_strategy:
+            description: For an V(aggregate) policy, how its policies combine (Keycloak's default is V(unanimous)).
             type: str
-            choices: [positive, negative]
+            choices: [unanimous, affirmative, consensus]
+          not_before:
+            description:
+              - For a V(time) policy, the start of the window, as V(YYYY-MM-DD HH:MM:SS) in the server's time zone.
+              - A V(time) policy declares its whole window; conditions not given are removed.
+            type: str
+          not_on_or_after:
+            description: For a V(time) policy, the end of the window (excluded), as V(YYYY-MM-DD HH:MM:SS).
+            type: str
+          day_of_month:
+            description: For a V(time) policy, the day of the month (1 to 31), or the first day of a range with O(authorization.policies[].day_of_month_end).
+            type: int
+          day_of_month_end:
+            description: The last day of the month of the range (included).
+            type: int
+          month:
+            description: For a V(time) policy, the month (1 to 12), or the first of a range with O(authorization.policies[].month_end).
+            type: int
+          month_end:
+            description: The last month of the range (included).
+            type: int
+          year:
+            description: For a V(time) policy, the year, or the first of a range with O(authorization.policies[].year_end).
+            type: int
+          year_end:
+            description: The last year of the range (included).
+            type: int
+          hour:
+            description: For a V(time) policy, the hour (0 to 23), or the first of a range with O(authorization.policies[].hour_end).
+            type: int
+          hour_end:
+            description: The last hour of the range (included, so V(8) to V(17) ends at 17:59).
+            type: int
+          minute:
+            description: For a V(time) policy, the minute (0 to 59), or the first of a range with O(authorization.policies[].minute_end).
+            type: int
+          minute_end:
+            description: The last minute of the range (included).
+            type: int
       permissions:
-        description: Scope permissions, granting scopes of resources to the holders of policies.
+        description:
+          - Permissions, granting resources, or scopes of resources, to whom their policies decide.
         type: list
         elements: dict
         suboptions:
@@ -134,23 +247,37 @@ options:
             description: Unique name among the policies and permissions.
             type: str
             required: true
+          state:
+            description: V(absent) removes the permission; its other options are then ignored. Default V(present).
+            type: str
+            choices: [present, absent]
+          type:
+            description:
+              - V(scope) grants O(authorization.permissions[].scopes) (of the resources, if given); V(resource)
+                grants whole resources (O(authorization.permissions[].resources), or every resource of
+                O(authorization.permissions[].resource_type)). Default V(scope).
+            type: str
+            choices: [scope, resource]
           description:
             description: Description.
             type: str
           resources:
-            description: Resources the permission is about; without it, every resource with the scopes.
+            description: Resources the permission is about; for a V(scope) permission without it, every resource with the scopes.
             type: list
             elements: str
+          resource_type:
+            description: For a V(resource) permission, every resource of this type.
+            type: str
           scopes:
-            description: Scopes granted; each must be a scope of O(authorization.permissions[].resources).
+            description:
+              - Scopes granted by a V(scope) permission (required for it); each must be a scope of
+                O(authorization.permissions[].resources).
             type: list
             elements: str
-            required: true
           policies:
-            description: Policies deciding who is granted the scopes.
+            description: Policies deciding who is granted it. Required unless O(authorization.permissions[].state=absent).
             type: list
             elements: str
-            required: true
           decision_strategy:
             description: How the policies combine (Keycloak's default is V(unanimous)).
             type: str
@@ -246,6 +373,63 @@ EXAMPLES = r"""
           scopes: [create, update, delete]
           policies: [billing-service]
 
+- name: The whole truth of a resource server (undeclared items go), with group, aggregate and time policies
+  keycloak_ops.clients.confidential_client:
+    realm: apps
+    client_id: urn:acme/hr
+    preset: service
+    authorization:
+      exclusive: true
+      policy_enforcement_mode: enforcing
+      decision_strategy: affirmative
+      scopes: [view, edit]
+      resources:
+        - name: urn:acme/hr:payslips
+          scopes: [view, edit]
+        - name: urn:acme/hr:handbook
+      policies:
+        - name: staff
+          type: group
+          groups: [/staff]
+          extend_children: true
+        - name: carol
+          type: user
+          users: [carol]
+        - name: staff and carol
+          type: aggregate
+          policies: [staff, carol]
+          decision_strategy: unanimous
+        - name: office hours
+          type: time
+          hour: 8
+          hour_end: 17
+      permissions:
+        - name: view payslips
+          resources: [urn:acme/hr:payslips]
+          scopes: [view]
+          policies: [staff]
+        - name: edit payslips
+          resources: [urn:acme/hr:payslips]
+          scopes: [edit]
+          policies: [staff and carol]
+        - name: handbook
+          type: resource
+          resources: [urn:acme/hr:handbook]
+          policies: [office hours]
+
+- name: Remove single items of a resource server (the permission is removed before its policy)
+  keycloak_ops.clients.confidential_client:
+    realm: apps
+    client_id: urn:acme/payroll
+    preset: service
+    authorization:
+      permissions:
+        - name: write invoices
+          state: absent
+      policies:
+        - name: billing-service
+          state: absent
+
 - name: Create and hand the secret on (never print it)
   keycloak_ops.clients.confidential_client:
     realm: apps
@@ -263,6 +447,20 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+stands:
+  description:
+    - After a failure, the writes of the task that stand, in the order they were sent; each one that cannot be
+      undone says why, for example C(deleted client a (cannot be undone)). Empty when the realm is as before the task.
+  returned: on failure, once every item passed the checks that need no request
+  type: list
+  elements: str
+  sample: ["deleted client legacy-app (cannot be undone)"]
+may_stand:
+  description: After Keycloak stopped answering, the writes whose answer was lost, which Keycloak may have made.
+  returned: on failure because Keycloak stopped answering
+  type: list
+  elements: str
+  sample: ["created client billing-worker"]
 client_id:
   description: The client id (single-client form).
   returned: when O(client_id) is given
@@ -287,7 +485,8 @@ end_state:
   description:
     - The managed fields of the client after the task, secrets masked.
     - With O(authorization), its declared items as C(authorization.<kind>.<name>), kind being
-      C(scopes), C(resources), C(policies) or C(permissions).
+      C(scopes), C(resources), C(policies) or C(permissions), and the declared settings of the resource server
+      as C(authorization.settings). Items that go are missing (the diff shows them before).
   returned: when O(client_id) is given and O(state=present)
   type: dict
   sample: {"clientId": "mlflow-exporter", "publicClient": false, "serviceAccountsEnabled": true}
@@ -311,7 +510,7 @@ clients:
   sample: [{"client_id": "billing-worker", "realm": "apps", "id": "5d1c...", "changed": true, "state": "present"}]
 """
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_module import run_client_module
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.run import run_client_module
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_options import CONFIDENTIAL_OPTIONS
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._module import KeycloakModule
 

@@ -87,6 +87,20 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+stands:
+  description:
+    - After a failure, the writes of the task that stand, in the order they were sent; each one that cannot be
+      undone says why, for example C(deleted client a (cannot be undone)). Empty when the realm is as before the task.
+  returned: on failure, once every item passed the checks that need no request
+  type: list
+  elements: str
+  sample: ["deleted client legacy-app (cannot be undone)"]
+may_stand:
+  description: After Keycloak stopped answering, the writes whose answer was lost, which Keycloak may have made.
+  returned: on failure because Keycloak stopped answering
+  type: list
+  elements: str
+  sample: ["created client billing-worker"]
 client_id:
   description: The client id (single-client form).
   returned: when O(client_id) is given
@@ -127,7 +141,7 @@ clients:
   sample: [{"client_id": "dashboard-spa", "realm": "apps", "changed": false, "state": "present"}]
 """
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_module import run_client_module
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.run import run_client_module
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_options import PUBLIC_OPTIONS
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._module import KeycloakModule
 

@@ -17,14 +17,16 @@ import tempfile
 import urllib.request
 import zipfile
 from pathlib import Path
+from xml.etree import ElementTree
 
-KEYCLOAK_VERSION = "26.7.3"
-# The previous minor line, for the compatibility tests (its initial-access-token create answers 200, not 201).
-KEYCLOAK_PREVIOUS_VERSION = "26.5.6"
+KEYCLOAK_VERSION = "26.7.5"
 # SHA-512 of each distribution zip we run, pinned here (Maven Central publishes the same in a .sha512 file).
 DIST_SHA512 = {
-    "26.7.3": "15c764765576eef267cf15cc5225a5826b5394a25a83d9bfa5b8544e4bbba690"
-              "cb743c9d384200b93bb71ee4c4a328e1dd8c0a00f822fd3e6e154f14b1e47216",
+    # Maven Central has no .sha512 beside the 26.7.5 zip: computed from a download whose published .sha1 matched.
+    "26.7.5": "5d6d79d3a62d566ad5b8eaa9dfa86e7377b4562e8823cfa456e76d7bb86c17f4"
+              "38b4529eaa3358e6df4a2f4f8fdc190b0149597db172dcdfed3a39820eb6feb3",
+    "26.6.4": "3e317375ba33c11966d4c23cc5bbad0054ad3c51480437f00c726590b8b2ad00"
+              "c455db47a5b95510efa396fc16f93ba08185e611fe5ed60e09e8bc05b23186b5",
     "26.5.6": "c99ce49dc0a8072dae359471bf510fe8594b906297ffd3a9cfdd70226af32155"
               "7269b7794f1a913495715db63c4fe29004c551e69952beefa7d8f9b2de0e86c5",
     # The other 26.x lines (KEYCLOAK_LINES). Maven Central has no .sha512 beside the 26.0-26.2 zips: those
@@ -40,9 +42,9 @@ DIST_SHA512 = {
     "26.0.8": "4ac3af3ba4d96e65cafbe18730915c75cb142ab36e3c5d9ba6cacf63a978974f"
               "0e51af7f8b9e011f7cd2e58ed10c8050294977600d2826e3c0bedde78e134cc3",
 }
-# The newest patch of every 26.x minor line on Maven Central (there is no 26.6), oldest first: the
-# compatibility tests run the main paths on each of them.
-KEYCLOAK_LINES = ("26.0.8", "26.1.4", "26.2.5", "26.3.5", "26.4.7", KEYCLOAK_PREVIOUS_VERSION, KEYCLOAK_VERSION)
+# The newest patch of every 26.x minor line served by Maven Central, oldest first: the compatibility tests run
+# the main paths on each of them. `python -m tests.harness.keycloak_server lines` lists newer patches.
+KEYCLOAK_LINES = ("26.0.8", "26.1.4", "26.2.5", "26.3.5", "26.4.7", "26.5.6", "26.6.4", KEYCLOAK_VERSION)
 MIN_JAVA = 21
 
 
@@ -72,9 +74,11 @@ def _sha512(path: Path) -> str:
     return h.hexdigest()
 
 
+DIST_BASE_URL = "https://repo.maven.apache.org/maven2/org/keycloak/keycloak-quarkus-dist/"
+
+
 def dist_url(version: str) -> str:
-    return ("https://repo.maven.apache.org/maven2/org/keycloak/keycloak-quarkus-dist/"
-            f"{version}/keycloak-quarkus-dist-{version}.zip")
+    return f"{DIST_BASE_URL}{version}/keycloak-quarkus-dist-{version}.zip"
 
 
 def fetch_zip(version: str = KEYCLOAK_VERSION) -> Path:
@@ -193,4 +197,56 @@ def java_options_of_line(version: str, java_home: Path) -> str:
 
 
 # --------------------------------------------------------------------------
-# Helpers
+# Newer patches of the pinned lines (information: the next pin to take)
+# --------------------------------------------------------------------------
+
+def _version_key(version: str) -> tuple[int, ...] | None:
+    """(26, 7, 5) for "26.7.5"; None for what is not a release (26.0.0-rc1, nightly)."""
+    parts = version.split(".")
+    return tuple(int(part) for part in parts) if all(part.isdigit() for part in parts) else None
+
+
+def served_versions(metadata_xml: bytes | str) -> list[str]:
+    """The release versions a maven-metadata.xml lists (pre-releases left out)."""
+    root = ElementTree.fromstring(metadata_xml)
+    return [v.text.strip() for v in root.iter("version") if v.text and _version_key(v.text.strip())]
+
+
+def newer_than_pinned(pinned: tuple[str, ...], served: list[str]) -> list[str]:
+    """One line per finding: a newer patch of a pinned minor line, or a minor line newer than every pinned one."""
+    pinned_keys = [_version_key(v) for v in pinned]
+    newest_line = max(key[:2] for key in pinned_keys if key)
+    found = []
+    for version in pinned:
+        key = _version_key(version)
+        newer = sorted((v for v in served if _version_key(v)[:2] == key[:2] and _version_key(v) > key),
+                       key=_version_key)
+        if newer:
+            found.append(f"{version}: newer patch served: {', '.join(newer)}")
+    lines: dict[tuple[int, ...], list[str]] = {}
+    for v in served:
+        key = _version_key(v)
+        if key[:2] > newest_line:
+            lines.setdefault(key[:2], []).append(v)
+    for line, versions in sorted(lines.items()):
+        newest = max(versions, key=_version_key)
+        found.append(f"{'.'.join(map(str, line))}: a line newer than every pinned one, newest patch {newest}")
+    return found
+
+
+def lines_report(pinned: tuple[str, ...] = KEYCLOAK_LINES, timeout: float = 20) -> list[str]:
+    """What Maven Central serves beyond KEYCLOAK_LINES, as lines to print; never raises for the network.
+
+    Its maven-metadata.xml can lag behind the versions it serves (seen: 26.6.4 and 26.7.5 served, not listed),
+    so "nothing newer" means nothing newer listed.
+    """
+    url = DIST_BASE_URL + "maven-metadata.xml"
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:
+            served = served_versions(resp.read())
+    except (OSError, ValueError, ElementTree.ParseError) as exc:  # offline, refused, not XML: information only
+        return [f"keycloak lines: cannot ask {url}: {exc}"]
+    found = newer_than_pinned(pinned, served)
+    if not found:
+        return [f"keycloak lines: the pinned lines ({', '.join(pinned)}) are the newest listed in {url}"]
+    return [f"keycloak lines: {item} (pin it in tests/harness/keycloak_dist.py)" for item in found]

@@ -25,6 +25,7 @@ CLI (from the repository root)::
     python -m tests.harness.keycloak_server run [--tls] [--relative-path /auth] -- CMD ARGS...
     python -m tests.harness.keycloak_server start --state-file PATH [--tls] [--relative-path /auth]
     python -m tests.harness.keycloak_server stop --state-file PATH
+    python -m tests.harness.keycloak_server lines     # newer patches of KEYCLOAK_LINES on Maven Central; exit 0
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ from pathlib import Path
 
 from .keycloak_dist import (
     KEYCLOAK_VERSION, HarnessUnavailable, StartError, cache_dir, dist_home, find_java_home, harness_log,
-    java_options_of_line,
+    java_options_of_line, lines_report,
 )
 from .tls_material import make_certs
 
@@ -452,7 +453,12 @@ def main(argv: list[str] | None = None) -> int:
             p.add_argument("command", nargs=argparse.REMAINDER)
     p_stop = sub.add_parser("stop")
     p_stop.add_argument("--state-file", required=True)
+    sub.add_parser("lines", help="list newer patches of the pinned Keycloak lines that Maven Central lists "
+                                 "(information: exits 0 even when it cannot ask)")
     args = parser.parse_args(argv)
+    if args.cmd == "lines":
+        print("\n".join(lines_report()))
+        return 0
 
     signal.signal(signal.SIGTERM, _raise_on_signal)
     signal.signal(signal.SIGINT, _raise_on_signal)

@@ -7,7 +7,7 @@ import requests
 from .counting_proxy import CountingProxy
 from .tls_material import make_certs
 
-KEYCLOAK_VERSION = "26.7.3"  # keep in step with keycloak_dist.KEYCLOAK_VERSION
+KEYCLOAK_VERSION = "26.7.5"  # keep in step with keycloak_dist.KEYCLOAK_VERSION
 
 
 def admin_token(server, session=None, base=None, **kwargs) -> str:

@@ -1,8 +1,12 @@
-"""Per-scope permissions of a resource server (confidential_client's authorization), evaluated by Keycloak itself:
-a service account asks the token endpoint for a UMA grant and gets exactly the declared scopes."""
+"""Authorization of a resource server (confidential_client's authorization), evaluated by Keycloak itself: a service
+account asks the token endpoint for a UMA grant and gets exactly the declared scopes; removal (exclusive, state
+absent), the policy types (role, client, group, user, aggregate, time), resource permissions and the server's
+settings each shown by what Keycloak then grants."""
 import copy
+import json
 
 import pytest
+import requests
 
 from tests.integration import oidc
 from tests.integration.runner import run_module
@@ -35,12 +39,22 @@ def consumers(keycloak, realm, oracle):
     return SECRETS
 
 
-def granted(keycloak, realm, client_id):
-    return oidc.granted_scopes(keycloak, realm, client_id, SECRETS[client_id], SERVER)
+def granted(keycloak, realm, client_id, server=SERVER):
+    return oidc.granted_scopes(keycloak, realm, client_id, SECRETS[client_id], server)
 
 
-def args(realm, authorization, **extra):
-    return dict(realm=realm, client_id=SERVER, preset="service", authorization=authorization, **extra)
+def args(realm, authorization, server=SERVER, **extra):
+    return dict(realm=realm, client_id=server, preset="service", authorization=authorization, **extra)
+
+
+def names_of(oracle, base, kind):
+    """Names of one kind of item of a resource server, from its export (policies with permissions)."""
+    return {item["name"] for item in oracle.connection.raw_get(base + "/settings").json().get(kind) or []}
+
+
+def diff_lines(run):
+    """The lines of the --diff display: what check mode must predict exactly."""
+    return [line for line in run.output.splitlines() if line[:1] in "+-" and not line.startswith(("+++", "---"))]
 
 
 def test_declared_scope_permissions_are_what_keycloak_grants(keycloak, realm, env, counting_proxy, consumers):
@@ -95,10 +109,22 @@ def test_check_mode_predicts_without_writing_then_a_change_is_applied(
 @pytest.mark.parametrize("change, message", [
     (lambda a: a["permissions"][0].update(scopes=["read", "approve"]),
      "permission 'read invoices': unknown scope 'approve'"),
-    (lambda a: a["policies"][0].update(type="group"), "policy 'invoice-readers': unknown policy type 'group'"),
+    (lambda a: a["policies"][0].update(type="sorcery"), "policy 'invoice-readers': unknown policy type 'sorcery'"),
     (lambda a: a["policies"][0].update(roles=["no-such-role"]), "role 'no-such-role' does not exist"),
     (lambda a: a["policies"][1].update(clients=["no-such-client"]), "client 'no-such-client' does not exist"),
-], ids=["scope", "policy-type", "role", "client"])
+    (lambda a: a["policies"].append(dict(name="staff", type="group", groups=["/no-such-group"])),
+     "policy 'staff': group '/no-such-group' does not exist"),
+    (lambda a: a["policies"].append(dict(name="alice", type="user", users=["no-such-user"])),
+     "policy 'alice': user 'no-such-user' does not exist"),
+    (lambda a: a["policies"].append(dict(name="any", type="aggregate", policies=["invoice-readers", "nobody"])),
+     "policy 'any': unknown policy 'nobody'"),
+    (lambda a: a["policies"].extend([dict(name="a", type="aggregate", policies=["b"]),
+                                     dict(name="b", type="aggregate", policies=["a", "billing-service"])]),
+     "policy 'a': aggregate policies form a cycle: a -> b -> a"),
+    (lambda a: a["policies"].append(dict(name="late", type="time", hour=25)), "policy 'late': hour is 25"),
+    (lambda a: a["permissions"].append(dict(name="whole", type="resource", resources=[INVOICES], scopes=["read"],
+                                            policies=["billing-service"])), "takes no scopes"),
+], ids=["scope", "policy-type", "role", "client", "group", "user", "aggregate-part", "cycle", "time", "resource-scopes"])
 def test_bad_input_is_one_line_and_writes_nothing(keycloak, realm, env, counting_proxy, consumers, oracle,
                                                   change, message):
     bad = copy.deepcopy(AUTHORIZATION)
@@ -111,3 +137,151 @@ def test_bad_input_is_one_line_and_writes_nothing(keycloak, realm, env, counting
     assert message in msg and "\n" not in msg, msg
     assert counting_proxy.writes("admin") == 0, counting_proxy.calls
     assert oracle.get_client_id("urn:acme/never-created") is None
+
+
+HR = "urn:acme/hr"
+PAYSLIPS, HANDBOOK, ARCHIVE, NOTICES = ("urn:acme/hr:" + n for n in ("payslips", "handbook", "archive", "notices"))
+CAROL = dict(username="carol", password="Carol-password-0123456789")
+PORTAL = "hr-portal"  # a public client carol logs in with (password grant, for the test only)
+
+HR_AUTHORIZATION = dict(
+    policy_enforcement_mode="enforcing", decision_strategy="affirmative",
+    scopes=["view", "edit"],
+    resources=[dict(name=PAYSLIPS, scopes=["view", "edit"]), dict(name=HANDBOOK), dict(name=ARCHIVE),
+               dict(name=NOTICES)],
+    policies=[dict(name="staff", type="group", groups=["/staff"], extend_children=True),
+              dict(name="carol", type="user", users=["carol"]),
+              dict(name="staff and carol", type="aggregate", policies=["staff", "carol"],
+                   decision_strategy="unanimous"),
+              dict(name="closed", type="time", not_on_or_after="2020-01-01 00:00:00"),
+              dict(name="open", type="time", not_before="2020-01-01 00:00:00", hour=0, hour_end=23)],
+    permissions=[dict(name="view payslips", resources=[PAYSLIPS], scopes=["view"], policies=["staff"]),
+                 dict(name="edit payslips", resources=[PAYSLIPS], scopes=["edit"], policies=["staff and carol"]),
+                 dict(name="handbook", type="resource", resources=[HANDBOOK], policies=["carol"]),
+                 dict(name="archive", type="resource", resources=[ARCHIVE], policies=["closed"]),
+                 dict(name="notices", type="resource", resources=[NOTICES], policies=["open"])],
+)
+
+
+@pytest.fixture(scope="module")
+def staff(oracle, consumers):
+    """The groups /staff and /staff/payroll, the user carol and the ids of the users who call."""
+    parent = oracle.create_group({"name": "staff"})
+    child = oracle.create_group({"name": "payroll"}, parent=parent)
+    carol = oracle.create_user({"username": CAROL["username"], "enabled": True, "firstName": "Carol",
+                                "lastName": "Payroll", "email": "carol@example.com", "emailVerified": True,
+                                "credentials": [{"type": "password", "value": CAROL["password"],
+                                                 "temporary": False}]})
+    oracle.create_client({"clientId": PORTAL, "publicClient": True, "directAccessGrantsEnabled": True,
+                          "standardFlowEnabled": False})
+    users = {c: oracle.get_client_service_account_user(oracle.get_client_id(c))["id"] for c in SECRETS}
+    return dict(staff=parent, payroll=child, users=dict(users, carol=carol))
+
+
+def granted_to_carol(keycloak, realm):
+    """What Keycloak grants carol (a user logging in, not a service account: Keycloak matches user policies only
+    against users who log in, measured on 26.7) on the HR resource server."""
+    token = requests.post(oidc.token_url(keycloak, realm), timeout=30, verify=keycloak.ca_path or True,
+                          data=dict(grant_type="password", client_id=PORTAL, scope="openid", **CAROL)).json()
+    response = requests.post(oidc.token_url(keycloak, realm), timeout=30, verify=keycloak.ca_path or True,
+                             headers={"Authorization": "Bearer " + token["access_token"]},
+                             data={"grant_type": "urn:ietf:params:oauth:grant-type:uma-ticket", "audience": HR,
+                                   "response_mode": "permissions"})
+    if response.status_code == 403:
+        return {}
+    assert response.status_code == 200, response.text
+    return {p["rsname"]: set(p.get("scopes") or []) for p in response.json()}
+
+
+def test_group_user_aggregate_and_time_policies_are_what_keycloak_grants(
+        keycloak, realm, env, counting_proxy, oracle, staff):
+    first = run_module("confidential_client", args(realm, HR_AUTHORIZATION, server=HR), env, diff=True)
+    assert first.rc == 0 and first.result["changed"] is True, first.output
+    settings = oracle.connection.raw_get("admin/realms/%s/clients/%s/authz/resource-server" % (
+        realm, oracle.get_client_id(HR))).json()
+    assert (settings["policyEnforcementMode"], settings["decisionStrategy"]) == ("ENFORCING", "AFFIRMATIVE")
+    # Nobody is in a group yet: carol is named by the user policy; the open window lets all see the notices,
+    # the closed one nobody the archive.
+    assert granted_to_carol(keycloak, realm) == {HANDBOOK: set(), NOTICES: set()}
+    assert granted(keycloak, realm, "billing-worker", HR) == {NOTICES: set()}
+
+    # A group policy follows membership, of a child group too (extend_children).
+    oracle.group_user_add(staff["users"]["carol"], staff["payroll"])
+    oracle.group_user_add(staff["users"]["billing-worker"], staff["staff"])
+    assert granted_to_carol(keycloak, realm) == {PAYSLIPS: {"view", "edit"}, HANDBOOK: set(), NOTICES: set()}
+    # The unanimous aggregate also needs the user policy: the billing worker may view, not edit.
+    assert granted(keycloak, realm, "billing-worker", HR) == {PAYSLIPS: {"view"}, NOTICES: set()}
+    assert granted(keycloak, realm, "payroll-reader-app", HR) == {NOTICES: set()}
+    oracle.group_user_remove(staff["users"]["carol"], staff["payroll"])
+    assert granted_to_carol(keycloak, realm) == {HANDBOOK: set(), NOTICES: set()}
+
+    counting_proxy.reset()
+    proxied = dict(env, KEYCLOAK_URL=counting_proxy.url)
+    again = run_module("confidential_client", args(realm, HR_AUTHORIZATION, server=HR), proxied)
+    assert again.rc == 0 and again.result["changed"] is False, again.output
+    assert counting_proxy.writes("admin") == 0, counting_proxy.calls
+
+    # An aggregate follows its parts: affirmative, being staff or being carol is enough to edit.
+    either = copy.deepcopy(HR_AUTHORIZATION)
+    either["policies"][2]["decision_strategy"] = "affirmative"
+    checked = run_module("confidential_client", args(realm, either, server=HR), proxied, check=True, diff=True)
+    assert checked.rc == 0 and checked.result["changed"] is True, checked.output
+    assert counting_proxy.writes("admin") == 0, counting_proxy.calls
+    applied = run_module("confidential_client", args(realm, either, server=HR), env, diff=True)
+    assert applied.rc == 0 and applied.result["changed"] is True, applied.output
+    assert diff_lines(checked) == diff_lines(applied) != [], checked.output
+    assert granted(keycloak, realm, "billing-worker", HR) == {PAYSLIPS: {"view", "edit"}, NOTICES: set()}
+    assert granted_to_carol(keycloak, realm) == {PAYSLIPS: {"edit"}, HANDBOOK: set(), NOTICES: set()}
+    oracle.group_user_remove(staff["users"]["billing-worker"], staff["staff"])
+    assert granted(keycloak, realm, "billing-worker", HR) == {NOTICES: set()}
+
+
+def test_exclusive_removes_what_is_no_longer_declared(keycloak, realm, env, counting_proxy, oracle, consumers):
+    server = "urn:acme/ledger"
+    full = dict(copy.deepcopy(AUTHORIZATION), exclusive=True)
+    first = run_module("confidential_client", args(realm, full, server=server), env)
+    assert first.rc == 0 and first.result["changed"] is True, first.output
+    assert granted(keycloak, realm, "billing-worker", server) == {INVOICES: set(CRUD)}
+    # Something made by hand, besides the declaration: exclusive removes it.
+    uuid = oracle.get_client_id(server)
+    base = "admin/realms/%s/clients/%s/authz/resource-server" % (realm, uuid)
+    oracle.connection.raw_post(base + "/scope", data=json.dumps({"name": "by-hand"}))
+
+    # The write permission is taken out of the declaration: it goes, and with it the billing worker's writes.
+    narrow = copy.deepcopy(full)
+    narrow["permissions"] = [p for p in narrow["permissions"] if p["name"] != "write invoices"]
+    counting_proxy.reset()
+    proxied = dict(env, KEYCLOAK_URL=counting_proxy.url)
+    checked = run_module("confidential_client", args(realm, narrow, server=server), proxied, check=True, diff=True,
+                         verbosity=3)
+    assert checked.rc == 0 and checked.result["changed"] is True, checked.output
+    assert counting_proxy.writes("admin") == 0, counting_proxy.calls
+    assert '"write invoices"' in checked.output and '"by-hand"' in checked.output, checked.output
+    assert "write invoices" not in checked.result["end_state"]["authorization"]["permissions"]
+    secret = oracle.get_client_secrets(uuid)["value"]
+    assert secret not in checked.output
+    applied = run_module("confidential_client", args(realm, narrow, server=server), env, diff=True)
+    assert applied.rc == 0 and applied.result["changed"] is True, applied.output
+    assert diff_lines(checked) == diff_lines(applied) != [], checked.output
+    assert granted(keycloak, realm, "billing-worker", server) == {INVOICES: {"read"}}
+    assert granted(keycloak, realm, "payroll-reader-app", server) == {INVOICES: {"read"}}
+    assert names_of(oracle, base, "policies") == {"invoice-readers", "billing-service", "read invoices"}
+    assert names_of(oracle, base, "scopes") == set(CRUD)
+
+    counting_proxy.reset()
+    again = run_module("confidential_client", args(realm, narrow, server=server), proxied)
+    assert again.rc == 0 and again.result["changed"] is False, again.output
+    assert counting_proxy.writes("admin") == 0, counting_proxy.calls
+
+    # state: absent on single items: the read permission (first), then its policy.
+    gone = copy.deepcopy(narrow)
+    del gone["exclusive"]
+    gone["permissions"] = [dict(name="read invoices", state="absent")]
+    gone["policies"] = [dict(name="invoice-readers", state="absent"), gone["policies"][1]]
+    removed = run_module("confidential_client", args(realm, gone, server=server), env, diff=True)
+    assert removed.rc == 0 and removed.result["changed"] is True, removed.output
+    assert granted(keycloak, realm, "payroll-reader-app", server) == {}
+    assert names_of(oracle, base, "policies") == {"billing-service"}
+    counting_proxy.reset()
+    assert run_module("confidential_client", args(realm, gone, server=server), proxied).result["changed"] is False
+    assert counting_proxy.writes("admin") == 0, counting_proxy.calls

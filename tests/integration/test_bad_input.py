@@ -47,6 +47,16 @@ def seeded(keycloak, realm, oracle):
     user = oracle.get_client_service_account_user(oracle.get_client_id("seed-conf"))
     oracle.assign_client_role(user["id"], management, [oracle.get_client_role(management, "view-users")])
     oracle.connection.raw_post("admin/realms/%s/clients-initial-access" % realm, data=json.dumps({"count": 1, "expiration": 3600}))
+    # A resource server whose items no bad authorization input may change.
+    server = oracle.create_client({"clientId": "seed-rs", "publicClient": False, "serviceAccountsEnabled": True,
+                                   "authorizationServicesEnabled": True})
+    authz = "admin/realms/%s/clients/%s/authz/resource-server/" % (realm, server)
+    for path, body in (("scope", {"name": "seed-read"}),
+                       ("resource", {"name": "seed-doc", "scopes": [{"name": "seed-read"}]}),
+                       ("policy/client", {"name": "seed-policy", "clients": [oracle.get_client_id("seed-conf")]}),
+                       ("permission/scope", {"name": "seed-permission", "resources": ["seed-doc"],
+                                             "scopes": ["seed-read"], "policies": ["seed-policy"]})):
+        oracle.connection.raw_post(authz + path, data=json.dumps(body))
     for name, roles in LIMITED_USERS.items():
         user_id = oracle.create_user({"username": name, "enabled": True, "firstName": name, "lastName": "user",
                                       "email": "%s@example.com" % name, "emailVerified": True,
@@ -56,7 +66,8 @@ def seeded(keycloak, realm, oracle):
 
 
 def snapshot(oracle, realm):
-    """What no bad input may change: clients (with their secrets), scopes, service-account roles and tokens."""
+    """What no bad input may change: clients (with their secrets and resource servers), scopes, service-account
+    roles and tokens."""
     def get(path):
         return oracle.connection.raw_get("admin/realms/%s/%s" % (realm, path)).json()
 
@@ -65,6 +76,11 @@ def snapshot(oracle, realm):
         entry = dict(client)
         if not client.get("publicClient") and not client.get("bearerOnly"):
             entry["current-secret"] = get("clients/%s/client-secret" % client["id"]).get("value")
+        if client.get("authorizationServicesEnabled"):
+            # Keycloak lists a resource server's items in no fixed order.
+            export = get("clients/%s/authz/resource-server/settings" % client["id"])
+            entry["authorization"] = {k: sorted(v, key=json.dumps) if isinstance(v, list) else v
+                                      for k, v in export.items()}
         if client.get("serviceAccountsEnabled"):
             user = get("clients/%s/service-account-user" % client["id"])
             entry["service-account-roles"] = get("users/%s/role-mappings" % user["id"])
@@ -98,6 +114,12 @@ def conf(expect, **args):
 
 def pub(expect, **args):
     return module("public_client", dict(dict(client_id="new-pub"), **args), expect)
+
+
+def seed_rs(expect, **authorization):
+    """A bad authorization declaration for the seeded resource server seed-rs."""
+    return module("confidential_client", dict(client_id="seed-rs", preset="service", authorization=authorization),
+                  expect)
 
 
 SPA = dict(preset="spa", redirect_uris=["https://spa.example/cb"])
@@ -190,6 +212,43 @@ def corpus(keycloak, realm, tmp):
             client_id="seed-conf", preset="service", description="changed, then restored",
             default_client_scopes=["email"], protocol_mappers=[PAIRWISE_UNREACHABLE]),
             "earlier writes were rolled back"),
+        # -- confidential_client: authorization, refused locally or from reads, before any write ------------------
+        "authz-policy-type": conf("policy 'p': unknown policy type 'sorcery'",
+                                  authorization=dict(policies=[dict(name="p", type="sorcery")])),
+        "authz-foreign-option": conf("policy 'p' of type group takes groups, extend_children, not roles",
+                                     authorization=dict(policies=[dict(name="p", type="group", groups=["/g"],
+                                                                       roles=["r"])])),
+        "authz-time-range": conf("policy 'late': hour is 24; it takes 0 to 23",
+                                 authorization=dict(policies=[dict(name="late", type="time", hour=24)])),
+        "authz-time-format": conf("policy 'soon': not_before 'tomorrow' is not a time",
+                                  authorization=dict(policies=[dict(name="soon", type="time", not_before="tomorrow")])),
+        "authz-bad-exclusive": conf("authorization.exclusive: 'everything' is neither true, false nor a list",
+                                    authorization=dict(exclusive="everything")),
+        "authz-bad-scope-item": conf("authorization.scopes[0]: expected a scope name",
+                                     authorization=dict(scopes=[{"name": "a", "colour": "red"}])),
+        "authz-resource-permission-scopes": conf("permission 'p' of type resource grants whole resources and takes no "
+                                                 "scopes", authorization=dict(permissions=[dict(
+                                                     name="p", type="resource", resources=["r"], scopes=["s"],
+                                                     policies=["q"])])),
+        "authz-unknown-group": seed_rs("policy 'g': group '/no-such-group' does not exist",
+                                       policies=[dict(name="g", type="group", groups=["/no-such-group"])]),
+        "authz-unknown-user": seed_rs("policy 'u': user 'no-such-user' does not exist",
+                                      policies=[dict(name="u", type="user", users=["no-such-user"])]),
+        "authz-unknown-policy": seed_rs("policy 'a': unknown policy 'no-such-policy'",
+                                        policies=[dict(name="a", type="aggregate", policies=["no-such-policy"])]),
+        "authz-aggregate-cycle": seed_rs("aggregate policies form a cycle: a -> b -> a",
+                                         policies=[dict(name="a", type="aggregate", policies=["b"]),
+                                                   dict(name="b", type="aggregate", policies=["a", "seed-policy"])]),
+        "authz-type-change": seed_rs("policy 'seed-policy' is of type client in Keycloak, declared user",
+                                     policies=[dict(name="seed-policy", type="user", users=["view-only"])]),
+        "authz-removed-but-named": seed_rs("policy 'seed-policy' would be removed, but permission 'seed-permission'",
+                                           policies=[dict(name="seed-policy", state="absent")]),
+        "authz-exclusive-removes-named": seed_rs("permission 'p': policy 'seed-policy' is removed (not declared under "
+                                                 "exclusive policies)", exclusive=["policies"], permissions=[dict(
+                                                     name="p", type="resource", resources=["seed-doc"],
+                                                     policies=["seed-policy"])]),
+        "authz-view-only": module("confidential_client", dict(client_id="seed-rs", authorization=dict(scopes=["more"])),
+                                  "lacks the 'manage-clients' role", connection=as_user("view-only", realm)),
         # -- public_client -------------------------------------------------------------------------------------------
         "pub-wildcard-redirect": pub("wildcard '*'", redirect_uris=["*"]),
         "pub-plain-http-redirect": pub("plain http to a non-loopback host", redirect_uris=["http://app.example/cb"]),
@@ -375,8 +434,10 @@ def changed_parts(before, after):
         if before[key] != after[key]:
             parts.append(key)
     for client_id in sorted(set(before["clients"]) | set(after["clients"])):
-        if before["clients"].get(client_id) != after["clients"].get(client_id):
-            parts.append("client %s" % client_id)
+        was, now = before["clients"].get(client_id) or {}, after["clients"].get(client_id) or {}
+        if was != now:
+            parts.append("client %s (%s)" % (client_id, ", ".join(sorted(k for k in set(was) | set(now)
+                                                                          if was.get(k) != now.get(k)))))
     return ", ".join(parts)
 
 

@@ -26,7 +26,7 @@ pytestmark = pytest.mark.parametrize("keycloak_line", KEYCLOAK_LINES, indirect=T
 # server attaches its own 'service_account' client scope instead, which an exclusive scope list keeps.
 SERVICE_ACCOUNT_SCOPE_SINCE = (26, 1)
 SERVICE_ACCOUNT_MAPPERS = {"Client ID", "Client Host", "Client IP Address"}
-# Creating an initial access token answers 200 up to 26.5 and 201 from 26.7.
+# Creating an initial access token answers 200 up to 26.6 (26.6.4 tested) and 201 from 26.7.
 IAT_CREATED_WITH_201_SINCE = (26, 7)
 
 

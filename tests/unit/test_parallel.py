@@ -2,9 +2,7 @@
 import threading
 import time
 
-import pytest
-
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._parallel import run_bounded
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._parallel import WorkerError, run_bounded
 
 
 class Refused(Exception):
@@ -53,11 +51,14 @@ def test_one_worker_runs_in_order_in_this_thread():
     assert list(done) == [0, 1, 2, 3, 4] and threads == {threading.current_thread()} and not failed
 
 
-def test_an_unexpected_error_is_raised_after_the_running_items():
+def test_an_unexpected_error_stops_new_items_and_is_returned_as_one_line():
     def work(index):
         if index == 2:
-            raise KeyError("bug")
+            raise KeyError("bug\nin two lines")
         return index
 
-    with pytest.raises(KeyError):
-        run_bounded(work, range(10), Refused, workers=4)
+    for workers in (1, 4):
+        done, failed = run_bounded(work, range(10), Refused, workers=workers)
+        assert list(failed) == [2] and isinstance(failed[2], WorkerError)
+        assert str(failed[2]) == "unexpected error in the collection (KeyError: 'bug\\nin two lines'); the task was stopped, please report it"
+        assert len(done) < 9, "no item started after the failure"

@@ -1,6 +1,26 @@
 """Reconcile decisions with a stand-in API (pure logic: what is read, what is written)."""
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_options import merged_options
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients import ClientReconciler
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.journal import Journal
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.plan import Planner
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.reads import ClientReads
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.write import ClientWriter
+
+
+class ClientReconciler(object):
+    """The reads, planner, writer and journal of one task, as the run composes them."""
+
+    def __init__(self, api, kind, check_mode=False):
+        self.reads = ClientReads(api)
+        self.planner = Planner(self.reads, kind)
+        self.journal = Journal(api)
+        self.writer = ClientWriter(self.planner, self.journal, check_mode=check_mode)
+        self.prefetch, self.find_client = self.reads.prefetch, self.reads.find_client
+
+    def plan(self, options):
+        return self.planner.plan(options)
+
+    def apply(self, plan):
+        return plan.apply(self.writer)
 
 
 class StubAPI(object):
@@ -176,3 +196,9 @@ def test_one_or_two_clients_are_queried_without_a_listing():
     api = ListingAPI(10)
     ClientReconciler(api, 'confidential').prefetch([options(client_id='c00001'), options(client_id='x')])
     assert api.params == []
+
+
+def test_a_create_that_meets_409_is_not_journaled_as_this_task_s_creation():
+    reconciler = ClientReconciler(StubAPI(create_conflicts=True), 'confidential')
+    reconciler.apply(reconciler.plan(options()))
+    assert reconciler.journal.stands() == [], "another writer's client: a rollback must not delete it"

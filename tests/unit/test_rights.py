@@ -4,6 +4,8 @@ import json
 
 import pytest
 
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.plan import Update
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.run import check_rights
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection import KeycloakOpsError
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._rights import AdminRights
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._tokens import token_claims
@@ -49,3 +51,21 @@ def test_master_identities_hold_roles_on_the_realm_client():
     rights.require_view("apps")
     with pytest.raises(KeycloakOpsError, match="view-clients"):
         rights.require_view("other")
+
+
+def test_authorization_writes_need_manage_clients_or_manage_authorization():
+    # An existing client whose only planned writes are its resource server's.
+    plan = Update(realm="apps", current={"id": "x"}, changes={}, scope_ops=[], mapper_ops=[],
+                  roles_to_grant=dict(realm=[], clients=[]), authorization=dict(ops=[("create", "scopes", "read")]))
+    for roles, allowed in ((["view-clients", "manage-authorization"], True), (["manage-clients"], True),
+                           (["view-clients", "view-authorization"], False)):
+        api = TokenOnly("apps", {"resource_access": {"realm-management": {"roles": roles}}})
+        if allowed:
+            check_rights(AdminRights(api), [plan], return_secret=False)
+            continue
+        with pytest.raises(KeycloakOpsError, match="lacks the 'manage-clients' role .* which changing a client's "
+                                                   "authorization"):
+            check_rights(AdminRights(api), [plan], return_secret=False)
+    unchanged = Update(**{k: v for k, v in plan.items() if k != 'action'})
+    unchanged['authorization'] = dict(ops=[])
+    check_rights(AdminRights(TokenOnly("apps", {"resource_access": {}})), [unchanged], return_secret=False)

@@ -66,6 +66,10 @@ class ClientReads(object):
             self._clients[key] = find_client(self.api, realm, client_id)
         return self._clients[key]
 
+    def forget(self, realm, client_id):
+        """Read the client again when next asked (another writer created it meanwhile)."""
+        self._clients.pop((realm, client_id), None)
+
     def prefetch(self, items):
         """Find the clients the items name (and the owners of the roles they grant) with the realm's listing instead
         of one query each, where the realm is small enough for that to be cheaper (see LISTED_PER_QUERY)."""
@@ -182,7 +186,7 @@ class ClientReads(object):
             self._mapper_types = {t.get('id') for t in types} if types else False
         return self._mapper_types or None
 
-    def _check_mapper_types(self, mappers):
+    def check_mapper_types(self, mappers):
         if not mappers:
             return
         known = self.known_mapper_types()
@@ -191,7 +195,7 @@ class ClientReads(object):
                 raise InvalidClient("protocol_mappers[%d]: Keycloak has no protocol mapper type '%s' (for example: %s)"
                                     % (index, mapper['protocolMapper'], ', '.join(sorted(known)[:3])))
 
-    def _resolve_scopes(self, realm, names, option):
+    def resolve_scopes(self, realm, names, option):
         if names is None:
             return None
         catalog = self.scope_ids(realm)
@@ -202,7 +206,7 @@ class ClientReads(object):
                 raise InvalidClient("%s: client scope '%s' does not exist in realm '%s'" % (option, name, realm))
         return list(names)
 
-    def _service_account_roles(self, realm, current):
+    def service_account_roles(self, realm, current):
         """Roles the service account holds now: {None: realm role names, client_id: names}."""
         user = self.api.get(admin_path(realm, 'clients', current['id'], 'service-account-user'))
         mapped = self.api.get(admin_path(realm, 'users', user['id'], 'role-mappings', 'realm')) or []
@@ -214,7 +218,7 @@ class ClientReads(object):
         return {name for name, capability in SERVER_ATTACHED_SCOPES
                 if rep.get(capability) and name in self.scope_ids(realm)}
 
-    def _missing_by_holders(self, realm, current, realm_roles, client_roles):
+    def missing_by_holders(self, realm, current, realm_roles, client_roles):
         """The declared roles current's service account lacks, from each role's list of holders (one read per role for
         all the items of the task) instead of two reads per client; None where that costs more: few items declare
         roles, or a role has more holders than the per-client reads would cost."""

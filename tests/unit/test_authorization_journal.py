@@ -1,0 +1,48 @@
+"""The authorization writes of a client task go through the task's journal, each with its undo, and a policy may
+name a client that the same task creates (its id is looked up when the policy is written)."""
+import json
+
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._authorization import AuthorizationReconciler
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.journal import Journal
+
+BASE = 'admin/realms/r/clients/api-id/authz/resource-server'
+
+
+class AuthzAPI:
+    """A resource server holding one client policy; answers creates with an id and records every write."""
+
+    def __init__(self):
+        self.writes = []
+
+    def get(self, path, params=None, absent_ok=False):
+        if path.endswith('/settings'):
+            return dict(policies=[dict(name='callers', type='client', config=dict(clients=json.dumps(['old'])))])
+        if path.endswith('/policy/search'):
+            return dict(id='callers-id', name=params['name'])
+        raise AssertionError(path)
+
+    def request(self, method, path, body=None, params=None, expected=(200, 201, 204), absent_ok=False, check_hint=None):
+        self.writes.append((method, path, body))
+        return 201, dict(id='new-' + body['name']) if method == 'POST' else None, {}
+
+
+def test_writes_are_journaled_with_their_undo_and_a_planned_client_resolves_when_written():
+    api = AuthzAPI()
+    ids = {'old': 'old-id', 'new': None}
+    journal = Journal(api)
+    authz = AuthorizationReconciler(api, journal=journal,
+                                    clients=lambda realm, client_id: dict(clientId=client_id, id=ids[client_id]))
+    plan = dict(realm='r', client_id='api', action='update', current=dict(id='api-id', authorizationServicesEnabled=True),
+                options=dict(authorization=dict(scopes=['read'], policies=[
+                    dict(name='callers', type='client', clients=['old', 'new'])])))
+    authz.plan(plan)
+    ids['new'] = 'new-id'  # the task created it between planning and writing
+    authz.apply(plan, dict(diff=dict(before={}, after={})))
+    assert [(m, p) for m, p, _b in api.writes] == [('POST', BASE + '/scope'), ('PUT', BASE + '/policy/client/callers-id')]
+    assert sorted(api.writes[1][2]['clients']) == ['new-id', 'old-id']
+    assert journal.stands() == ["created authorization scope 'read' of client api", "updated authorization policy 'callers' of client api"]
+    journal.rollback()
+    undo = api.writes[2:]
+    assert [(m, p) for m, p, _b in undo] == [('PUT', BASE + '/policy/client/callers-id'), ('DELETE', BASE + '/scope/new-read')]
+    assert undo[0][2]['clients'] == ['old-id'] and undo[0][2]['id'] == 'callers-id'
+    assert journal.stands() == []
