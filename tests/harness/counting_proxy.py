@@ -11,6 +11,15 @@ Put it between the code under test and Keycloak, then check e.g. that a second
 Standard library only.  Each client connection gets its own keep-alive
 connection upstream, so a client with a connection pool is relayed 1:1.
 
+Faults, for tests of what a client does when a write goes wrong (``fail_write``):
+the k-th write to the admin API from now is refused without reaching Keycloak
+(``refuse``), or reaches Keycloak and its answer is lost: the connection closes
+(``drop``), or, when the proxy serves TLS (``tls=``), the TLS stream breaks while
+the answer is read (``tls-status``: inside the status line, ``tls-body``: inside
+the body), by a forged TLS record the client cannot decrypt.  Every write is
+logged with a digest of its body (``repeated_writes``), so a test can tell one
+request sent twice from two requests that merely share a path.
+
 Script use: ``python tests/harness/counting_proxy.py UPSTREAM_URL [--port N]``
 prints the proxy URL and, on Ctrl-C, the counts.
 """
@@ -19,9 +28,13 @@ from __future__ import annotations
 
 import argparse
 import collections
+import hashlib
 import http.client
 import http.server
+import json
+import os
 import signal
+import socket
 import ssl
 import threading
 import urllib.parse
@@ -31,6 +44,11 @@ WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Hop-by-hop headers (RFC 9110 7.6.1) belong to one connection and are not relayed.
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-connection", "proxy-authenticate",
                         "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade", "expect"})
+# What fail_write can do to a write; the tls-* faults need a proxy serving TLS.
+FAULTS = ("refuse", "drop", "tls-status", "tls-body")
+# A TLS 1.2/1.3 application-data record header (type 23, version 3.3) announcing 19 bytes: followed by random bytes it
+# is a record the client cannot decrypt (bad record MAC), as a middlebox corrupting the stream would produce.
+_FORGED_RECORD_HEADER = b"\x17\x03\x03\x00\x13"
 
 
 def classify(path: str) -> str:
@@ -44,7 +62,10 @@ def classify(path: str) -> str:
 
 
 class CountingProxy:
-    def __init__(self, upstream: str, ca_path: str | None = None, port: int = 0):
+    """tls: (certificate, key) PEM paths to serve https to clients (the client then trusts their CA)."""
+
+    def __init__(self, upstream: str, ca_path: str | None = None, port: int = 0,
+                 tls: tuple[str, str] | None = None):
         parsed = urllib.parse.urlsplit(upstream.rstrip("/"))
         if parsed.scheme not in ("http", "https"):
             raise ValueError(f"upstream must be an http(s) URL, got {upstream!r}")
@@ -55,22 +76,43 @@ class CountingProxy:
         self.calls: list[tuple[str, str]] = []  # (method, path) in arrival order, for debugging
         # (method, path part): the next matching request is forwarded, then its answer dropped (see drop_response).
         self._drops: list[tuple[str, str]] = []
-        # (method, path part, status, body): the next matching request is answered here, never forwarded (see refuse).
-        self._refusals: list[tuple[str, str, int, bytes]] = []
+        # Armed faults: [k, fault, status], k counting down over admin writes as they arrive (see fail_write).
+        self._faults: list[list] = []
+        self.injected: list[tuple[str, str, str]] = []  # (fault, method, path) of each fault that fired
+        self.write_log: list[tuple[str, str, str]] = []  # (method, path, body digest) of every write received
         self._server = _Server(("127.0.0.1", port), _Handler)
         self._server.proxy = self
+        self._server.tls = None
+        if tls is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self._server.tls = context
         self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
         """Base URL for clients: the proxy's address plus the upstream's path (e.g. /auth)."""
-        return f"http://127.0.0.1:{self._server.server_address[1]}{self._base_path}"
+        scheme = "https" if self._server.tls is not None else "http"
+        return f"{scheme}://127.0.0.1:{self._server.server_address[1]}{self._base_path}"
 
     # -- counting ----------------------------------------------------------
 
-    def _record(self, method: str, path: str) -> None:
+    def _record(self, method: str, path: str, body: bytes | None) -> tuple[str, int] | None:
+        """Count the request; return the fault (name, status) it meets, if an armed one is due."""
         with self._lock:
             self.calls.append((method, path))
+            if method not in WRITE_METHODS or classify(path) != "admin":
+                return None
+            self.write_log.append((method, path, hashlib.sha256(body or b"").hexdigest()[:16]))
+            for armed in self._faults:
+                if armed[3] in path and armed[4] in (None, method):
+                    armed[0] -= 1
+            due = [armed for armed in self._faults if armed[0] == 0]
+            self._faults = [armed for armed in self._faults if armed[0] > 0]
+            if not due:
+                return None
+            self.injected.append((due[0][1], method, path))
+            return due[0][1], due[0][2]
 
     def counts(self, kind: str | None = None) -> dict[str, int]:
         """Requests per method, e.g. {"GET": 3, "POST": 1}; kind: None, 'admin', 'token' or 'other'."""
@@ -101,26 +143,45 @@ class CountingProxy:
                     return True
         return False
 
-    def refuse(self, method: str, path_part: str, status: int = 400,
-               message: str = "refused by the test proxy") -> None:
-        """Answer the next `method` request whose path contains `path_part` with `status` and Keycloak's error body,
+    def fail_write(self, k: int, fault: str, status: int = 409, path_part: str = "", method: str | None = None) -> None:
+        """The k-th write (POST/PUT/PATCH/DELETE) to the admin API from now (k=1: the next) meets `fault`; with
+        path_part (method), only writes whose path contains it (of that method) are counted:
+
+        refuse      answered `status` with a Keycloak-like error body; Keycloak never sees it
+        drop        forwarded to Keycloak, then the client's connection is closed instead of answering
+        tls-status  forwarded, then a few bytes of the status line and a forged TLS record, then closed
+        tls-body    forwarded, then the status line, headers and half the body, a forged TLS record, closed
+        """
+        if fault not in FAULTS:
+            raise ValueError(f"fault must be one of {FAULTS}, got {fault!r}")
+        if fault.startswith("tls") and self._server.tls is None:
+            raise ValueError(f"fault {fault!r} needs a proxy serving TLS (tls=)")
+        with self._lock:
+            self._faults.append([k, fault, status, path_part, method])
+
+    def disarm(self) -> None:
+        """Forget faults that have not fired."""
+        with self._lock:
+            self._faults.clear()
+
+    def repeated_writes(self, methods=("POST",)) -> list[tuple[str, str, int]]:
+        """Writes received more than once with the same method, path and body: (method, path, times)."""
+        with self._lock:
+            log = [entry for entry in self.write_log if entry[0] in methods]
+        return [(m, p, n) for (m, p, _digest), n in collections.Counter(log).items() if n > 1]
+
+    def refuse(self, method: str, path_part: str, status: int = 400) -> None:
+        """Answer the next `method` write whose path contains `path_part` with `status` and Keycloak's error body,
         without forwarding it: a refusal of a write that passed every check, which Keycloak cannot be made to give
         on purpose (it accepts every client-scope write a valid plan sends)."""
-        body = ('{"errorMessage": "%s"}' % message).encode()
-        with self._lock:
-            self._refusals.append((method, path_part, status, body))
-
-    def _take_refusal(self, method: str, path: str) -> tuple[int, bytes] | None:
-        with self._lock:
-            for index, (wanted, part, status, body) in enumerate(self._refusals):
-                if wanted == method and part in path:
-                    del self._refusals[index]
-                    return status, body
-        return None
+        self.fail_write(1, "refuse", status, path_part=path_part, method=method)
 
     def reset(self) -> None:
         with self._lock:
             self.calls.clear()
+            self.write_log.clear()
+            self.injected.clear()
+            self._faults.clear()
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -153,6 +214,17 @@ class _Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128  # benchmarks open many connections at once
     proxy: CountingProxy
+    tls: ssl.SSLContext | None
+
+    def get_request(self):
+        sock, address = super().get_request()
+        if self.tls is not None:
+            # The handshake happens on the handler's first read, in its own thread, not in the accepting one.
+            sock = self.tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        return sock, address
+
+    def handle_error(self, request, client_address):
+        pass  # a client giving up on a broken connection (the faults provoke that) is not the proxy's error
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -201,20 +273,35 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                     raise
         raise AssertionError("unreachable")
 
+    def _refuse(self, status: int) -> None:
+        body = json.dumps({"errorMessage": f"refused by the test proxy (HTTP {status})"}).encode()
+        self.send_response_only(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _break_tls(self, fault: str, resp: http.client.HTTPResponse, data: bytes) -> None:
+        if fault == "tls-status":
+            head = f"HTTP/1.1 {resp.status}".encode()[:11]
+        else:
+            head = f"HTTP/1.1 {resp.status} {resp.reason}\r\nContent-Type: application/json\r\n" \
+                   f"Content-Length: {max(len(data), 2)}\r\n\r\n".encode() + data[:len(data) // 2]
+        self.wfile.write(head)
+        self.wfile.flush()
+        # Bytes written past the TLS layer, straight on the socket: the client's next record fails to decrypt.
+        socket.socket.send(self.connection, _FORGED_RECORD_HEADER + os.urandom(19))
+        self.close_connection = True
+
     def _handle(self) -> None:
         proxy = self.server.proxy
-        proxy._record(self.command, self.path)
-        refusal = proxy._take_refusal(self.command, self.path)
-        if refusal is not None:
-            self._read_body()
-            self.send_response(refusal[0])
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(refusal[1])))
-            self.end_headers()
-            self.wfile.write(refusal[1])
+        body = self._read_body()
+        fault = proxy._record(self.command, self.path, body)
+        if fault is not None and fault[0] == "refuse":
+            self._refuse(fault[1])
             return
         try:
-            resp = self._forward(self._read_body())
+            resp = self._forward(body)
             data = resp.read()
         except (OSError, http.client.HTTPException) as exc:
             if self._upstream is not None:
@@ -222,8 +309,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 self._upstream = None
             self.send_error(502, f"upstream error: {exc}")
             return
-        if proxy._take_drop(self.command, self.path):
+        if proxy._take_drop(self.command, self.path) or (fault is not None and fault[0] == "drop"):
             self.close_connection = True  # the answer is lost on the way back
+            return
+        if fault is not None:
+            self._break_tls(fault[0], resp, data)
             return
         self.send_response_only(resp.status, resp.reason)
         for key, value in resp.getheaders():

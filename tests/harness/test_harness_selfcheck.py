@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import requests
 
+from .counting_proxy import CountingProxy
+from .tls_material import make_certs
+
 KEYCLOAK_VERSION = "26.7.5"  # keep in step with keycloak_dist.KEYCLOAK_VERSION
 
 
@@ -81,3 +84,34 @@ def test_counting_proxy_counts_reads_and_writes(keycloak, counting_proxy):
     assert counting_proxy.calls[0][0] == "POST" and counting_proxy.calls[0][1].endswith("/openid-connect/token")
     counting_proxy.reset()
     assert counting_proxy.counts() == {} and counting_proxy.total() == 0
+
+
+def test_counting_proxy_injects_faults_into_writes(keycloak, tmp_path):
+    """Each fault reaches the client as it would from a real network: a refusal as an answer, a lost answer as a
+    closed connection, a broken TLS stream as an SSL error; only the refusal keeps the write from Keycloak."""
+    certs = make_certs(tmp_path / "certs")
+    with CountingProxy(keycloak.url, ca_path=keycloak.ca_path, tls=(str(certs["server.pem"]), str(certs["server.key"]))) \
+            as proxy, requests.Session() as session:
+        assert proxy.url.startswith("https://127.0.0.1:")
+        session.trust_env = False  # REQUESTS_CA_BUNDLE would override the session's CA
+        session.verify = str(certs["ca.pem"])
+        auth = {"Authorization": "Bearer " + admin_token(keycloak, session=session, base=proxy.url)}
+        role = f"{proxy.url}/admin/realms/{keycloak.admin_realm}/roles/no-such-role-of-the-selfcheck"
+        proxy.fail_write(2, "refuse", 403, path_part="/roles/")
+        assert session.put(role, json={"name": "x"}, headers=auth, timeout=30).status_code == 404, "the 1st: forwarded"
+        refused = session.put(role, json={"name": "x"}, headers=auth, timeout=30)
+        assert refused.status_code == 403 and "test proxy" in refused.json()["errorMessage"]
+        lost = {"drop": requests.ConnectionError, "tls-status": requests.exceptions.SSLError,
+                "tls-body": requests.exceptions.SSLError}
+        for fault, error in lost.items():
+            proxy.fail_write(1, fault, method="PUT")
+            try:
+                session.put(role, json={"name": fault}, headers=auth, timeout=30)
+            except error:
+                pass
+            else:
+                raise AssertionError(f"{fault}: the client got an answer")
+        assert [f for f, _m, _p in proxy.injected] == ["refuse", "drop", "tls-status", "tls-body"]
+        # The proxy forwarded what the client sent; urllib3 sends a PUT again after a broken connection.
+        assert all(m == "PUT" for m, _p, _n in proxy.repeated_writes(methods=("PUT",)))
+        assert proxy.repeated_writes() == [], "no POST was sent"
