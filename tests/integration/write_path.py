@@ -125,8 +125,10 @@ class WritePathRealm:
     def _client_state(self, rep, names, holders) -> dict:
         uuid_ = rep["id"]
         state = {key: rep.get(key) for key in (
-            "description", "enabled", "publicClient", "serviceAccountsEnabled", "authorizationServicesEnabled",
+            "enabled", "publicClient", "serviceAccountsEnabled", "authorizationServicesEnabled",
             "standardFlowEnabled", "directAccessGrantsEnabled")}
+        # Keycloak's API cannot take a description away, only empty it: no description and an empty one are alike.
+        state["description"] = rep.get("description") or None
         state["redirectUris"] = sorted(rep.get("redirectUris") or [])
         state["secret"] = rep.get("secret") or self.get("clients/%s/client-secret" % uuid_).get("value")
         state["default"] = sorted(rep.get("defaultClientScopes") or [])

@@ -126,7 +126,7 @@ class ClientWriter(object):
             return
         path = admin_path(plan['realm'], 'clients', plan['current']['id'])
         body = {k: v for k, v in merged_rep.items() if k not in SEPARATELY_MANAGED}
-        original = {k: v for k, v in plan['current'].items() if k not in SEPARATELY_MANAGED}
+        original = restoring(plan['current'], plan['changes'])
         self.journal.write('updated client %s' % plan['client_id'], lambda: self.api.put(path, body),
                            undo=None if final else ('PUT', path, original), final=final)
 
@@ -184,3 +184,19 @@ class ClientWriter(object):
         if not attached:
             return rep
         return dict(rep, defaultClientScopes=sorted(set(rep.get('defaultClientScopes') or []) | attached))
+
+
+def restoring(current, changes):
+    """The body of a PUT that puts a client back as it was read. Keycloak keeps every field a PUT leaves out (or
+    sends as null), so a field or attribute the update set where the client had none is sent cleared: the empty
+    value is the nearest Keycloak's API can come to "not set"."""
+    body = {k: v for k, v in current.items() if k not in SEPARATELY_MANAGED}
+    for field, value in changes.items():
+        if field == 'attributes':
+            attributes = dict(current.get('attributes') or {})
+            for key in value:
+                attributes.setdefault(key, '')
+            body['attributes'] = attributes
+        elif body.get(field) is None and isinstance(value, (str, list, dict)):
+            body[field] = type(value)()
+    return body
