@@ -8,6 +8,21 @@ import tempfile
 from tests.collection_path import collections_root
 
 RESULT_MARKER = "localhost | "
+# The oldest supported ansible-core (Python 3.11), bootstrapped by scripts/test beside the newest.
+OLDEST_VENV = os.path.join(os.environ.get("KEYCLOAK_OPS_CACHE", os.path.expanduser("~/.cache/keycloak_ops")),
+                           "venv-oldest")
+
+
+def oldest_python():
+    """The oldest ansible-core's interpreter; a failure under CI where it must exist, else a skip."""
+    import pytest  # pylint: disable=import-outside-toplevel
+
+    python = os.path.join(OLDEST_VENV, "bin", "python")
+    if not os.path.exists(python):
+        if os.environ.get("CI"):
+            pytest.fail("%s is missing: scripts/test bootstraps it (--with-oldest)" % OLDEST_VENV)
+        pytest.skip("no %s (scripts/test bootstraps it)" % OLDEST_VENV)
+    return python
 
 
 def ansible_env(server, **extra):
@@ -61,15 +76,20 @@ def run_module(module, args, env, check=False, diff=False, verbosity=0):
     return _run(command, env, check, diff, verbosity)
 
 
-def run_playbook(playbook, env, check=False, diff=False, verbosity=0, extra_vars=None, inventory="localhost,"):
+def run_playbook(playbook, env, check=False, diff=False, verbosity=0, extra_vars=None, inventory="localhost,",
+                 python=None):
+    """ansible-playbook of the test venv, or of the venv of `python` (for example oldest_python()), whose
+    interpreter then runs the modules too."""
     command = ["ansible-playbook", "-i", inventory, playbook]
     if extra_vars:
         command += ["-e", json.dumps(extra_vars)]
-    return _run(command, env, check, diff, verbosity)
+    if python:
+        env = dict(env, ANSIBLE_PYTHON_INTERPRETER=python)
+    return _run(command, env, check, diff, verbosity, python)
 
 
-def _run(command, env, check, diff, verbosity):
-    command[0] = os.path.join(os.path.dirname(sys.executable), command[0])
+def _run(command, env, check, diff, verbosity, python=None):
+    command[0] = os.path.join(os.path.dirname(python or sys.executable), command[0])
     if check:
         command.append("--check")
     if diff:

@@ -10,7 +10,7 @@ import time
 import pytest
 from keycloak import KeycloakAdmin, KeycloakOpenIDConnection
 
-from tests.harness.counting_proxy import CountingProxy, _Handler
+from tests.harness.counting_proxy import CountingProxy
 from tests.integration import oidc
 from tests.integration.runner import ansible_env, run_module, run_playbook
 
@@ -93,35 +93,13 @@ def rotate_under_load(keycloak, realm, env, client_id, old_secret, args):
     return run, loop, during
 
 
-class _RefusingHandler(_Handler):
-    """Forwards like the counting proxy, but answers the refused request itself (Keycloak never sees it)."""
-
-    def _handle(self):
-        proxy = self.server.proxy
-        method, part = proxy.refused
-        if self.command == method and part in self.path:
-            proxy._record(self.command, self.path)
-            self._read_body()
-            body = b'{"errorMessage": "refused by the test"}'
-            self.send_response(400)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-            return
-        super()._handle()
-
-    do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _handle
-
-
 class RefusingProxy(CountingProxy):
-    """A counting proxy in front of Keycloak that refuses (HTTP 400) every request of `method` whose path holds
+    """A counting proxy in front of Keycloak that refuses (HTTP 400) the next request of `method` whose path holds
     `path_part`: a refusal Keycloak itself gives only in races (a client deleted meanwhile), made certain."""
 
     def __init__(self, server, method, path_part):
         super().__init__(server.url, ca_path=server.ca_path)
-        self.refused = (method, path_part)
-        self._server.RequestHandlerClass = _RefusingHandler
+        self.refuse(method, path_part, 400)
 
 
 def admin_writes_by_endpoint(proxy):

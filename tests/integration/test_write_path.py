@@ -6,8 +6,6 @@ import sys
 import pytest
 import yaml
 
-from tests.harness import counting_proxy as proxy_module
-from tests.harness.counting_proxy import CountingProxy
 from tests.integration.runner import ansible_env, run_module, run_playbook
 
 API = "urn:acme/orders-api"
@@ -91,34 +89,10 @@ def test_authorization_writes_are_rolled_back_when_keycloak_refuses_a_later_one(
     assert oracle.get_client_id("undo-new") is None
 
 
-class RefusingHandler(proxy_module._Handler):
-    """Answers 403 to the requests the proxy is told to refuse, without forwarding them: Keycloak refusing one write
-    (as fine-grained admin permissions can) at the exact point a test needs."""
-
-    def _handle(self):
-        proxy = self.server.proxy
-        if (self.command, self.path.split("?")[0]) not in proxy.refused:
-            super()._handle()
-            return
-        proxy._record(self.command, self.path)
-        body = b'{"error":"unknown_error"}'
-        self.send_response(403)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    do_GET = do_POST = do_PUT = do_DELETE = _handle
-
-
 @pytest.fixture
-def refusing_proxy(keycloak):
-    proxy = CountingProxy(keycloak.url, ca_path=keycloak.ca_path)
-    proxy.refused = set()
-    proxy._server.RequestHandlerClass = RefusingHandler
-    proxy.start()
-    yield proxy
-    proxy.stop()
+def refusing_proxy(counting_proxy):
+    """The counting proxy, told per test which write to refuse (403, as fine-grained admin permissions can)."""
+    return counting_proxy
 
 
 def test_side_effect_updates_and_deletes_run_last_and_a_failed_delete_names_what_is_gone(
@@ -127,7 +101,7 @@ def test_side_effect_updates_and_deletes_run_last_and_a_failed_delete_names_what
             dict(client_id="last-gone-1", preset="service"), dict(client_id="last-gone-2", preset="service")]
     assert run_module("confidential_client", dict(realm=realm, clients=seed), env).rc == 0
     refused = "/admin/realms/%s/clients/%s" % (realm, oracle.get_client_id("last-gone-2"))
-    refusing_proxy.refused.add(("DELETE", refused))
+    refusing_proxy.refuse("DELETE", refused, 403)
     clients = [dict(client_id="last-gone-1", state="absent"), dict(client_id="last-gone-2", state="absent"),
                dict(client_id="last-authz", preset="service", authorization_services=False,
                     description="authorization off"),
@@ -155,7 +129,7 @@ def test_side_effect_updates_and_deletes_run_last_and_a_failed_delete_names_what
 
 def test_nothing_was_changed_only_when_true(realm, oracle, env, refusing_proxy):
     assert run_module("confidential_client", dict(realm=realm, client_id="only-gone", preset="service"), env).rc == 0
-    refusing_proxy.refused.add(("DELETE", "/admin/realms/%s/clients/%s" % (realm, oracle.get_client_id("only-gone"))))
+    refusing_proxy.refuse("DELETE", "/admin/realms/%s/clients/%s" % (realm, oracle.get_client_id("only-gone")), 403)
     run = run_module("confidential_client", dict(realm=realm, client_id="only-gone", state="absent"),
                      dict(env, KEYCLOAK_URL=refusing_proxy.url))
     assert run.rc != 0 and run.result["msg"].endswith("; nothing was changed"), run.output
