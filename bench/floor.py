@@ -110,8 +110,8 @@ def parallel(args) -> int:
     existing: set[str] = set()
     first = 0
     while True:
-        page = admin.request('GET', f'{realm}/clients', params={'first': first, 'max': 300,
-                                                                 'briefRepresentation': 'true'}).json()
+        query = {'first': first, 'max': 300, 'briefRepresentation': 'true'}
+        page = admin.request('GET', f'{realm}/clients', params=query).json()
         existing.update(c.get('clientId') for c in page)
         if len(page) < 300:
             break

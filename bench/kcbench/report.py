@@ -423,9 +423,8 @@ def scale_and_rotation(data: dict) -> list[str]:
             timer = r.get('timer')
             if timer:
                 slowest = sorted(timer['task_detail'], key=lambda t: -t[1])[:6]
-                lines.append('Slowest tasks: ' + ', '.join(f'{name} {took:.1f} s'
-                                                            + (f' ({items} items)' if items else '')
-                                                            for name, took, items in slowest))
+                lines.append('Slowest tasks: ' + ', '.join(
+                    f'{name} {took:.1f} s' + (f' ({items} items)' if items else '') for name, took, items in slowest))
         lines.append('')
     return lines
 

@@ -114,7 +114,7 @@ class KeycloakModule(AnsibleModule):
             for index, value in returned:
                 (result if index is None else result['clients'][index])[RETURNED_SECRET] = value
             self.no_log_values.difference_update([v for v in self.no_log_values
-                                                  if any(v in value for _, value in returned)])
+                                                  if any(v in value for _index, value in returned)])
         super(KeycloakModule, self).exit_json(**result)
 
     @property

@@ -490,8 +490,8 @@ def changed_parts(before, after):
     for client_id in sorted(set(before["clients"]) | set(after["clients"])):
         was, now = before["clients"].get(client_id) or {}, after["clients"].get(client_id) or {}
         if was != now:
-            parts.append("client %s (%s)" % (client_id, ", ".join(sorted(k for k in set(was) | set(now)
-                                                                          if was.get(k) != now.get(k)))))
+            differing = sorted(k for k in set(was) | set(now) if was.get(k) != now.get(k))
+            parts.append("client %s (%s)" % (client_id, ", ".join(differing)))
     return ", ".join(parts)
 
 

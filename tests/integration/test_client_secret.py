@@ -366,9 +366,8 @@ def test_a_refused_regenerate_names_exactly_the_clients_that_got_a_new_secret(ke
     refused = names[5]
     proxy = RefusingProxy(keycloak, "POST", "/clients/%s/client-secret" % oracle.get_client_id(refused)).start()
     try:
-        run = run_module("client_secret", dict(realm=realm, clients=names, grace_period="10m",
-                                                rotation_policy="refusal-policy"),
-                         dict(env, KEYCLOAK_URL=proxy.url), verbosity=3)
+        args = dict(realm=realm, clients=names, grace_period="10m", rotation_policy="refusal-policy")
+        run = run_module("client_secret", args, dict(env, KEYCLOAK_URL=proxy.url), verbosity=3)
     finally:
         proxy.stop()
     assert run.rc != 0, run.output
@@ -399,8 +398,8 @@ def test_a_refusal_before_any_rotation_undoes_the_policy(keycloak, realm, oracle
     policies_before = oracle.connection.raw_get("admin/realms/%s/client-policies/policies" % realm).json()
     proxy = RefusingProxy(keycloak, "POST", "/clients/%s/client-secret" % oracle.get_client_id("refused-alone")).start()
     try:
-        run = run_module("client_secret", dict(realm=realm, client_id="refused-alone", grace_period="10m",
-                                                rotation_policy="undone-policy"), dict(env, KEYCLOAK_URL=proxy.url))
+        args = dict(realm=realm, client_id="refused-alone", grace_period="10m", rotation_policy="undone-policy")
+        run = run_module("client_secret", args, dict(env, KEYCLOAK_URL=proxy.url))
     finally:
         proxy.stop()
     assert run.rc != 0 and run.result["msg"].endswith("no client was regenerated; not regenerated: refused-alone"), \

@@ -139,7 +139,7 @@ def test_threads_share_one_token_renewal(keycloak, realm, oracle, automation_cli
             except Exception as exc:  # pylint: disable=broad-exception-caught
                 failures.append(exc)
 
-        threads = [threading.Thread(target=work) for _ in range(8)]
+        threads = [threading.Thread(target=work) for _index in range(8)]
         for thread in threads:
             thread.start()
         for thread in threads:

@@ -150,4 +150,3 @@ def test_kubernetes_secret_holds_the_declared_secret(keycloak, realm, kube_apise
         assert base64.b64decode(data["MLFLOW_CLIENT_SECRET"]).decode() == secret
     finally:
         core.delete_namespace(namespace)
-

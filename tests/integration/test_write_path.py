@@ -67,8 +67,8 @@ def export(oracle, client_id):
                          key=repr) for kind in ("resources", "policies", "scopes")}
 
 
-def test_authorization_writes_are_rolled_back_when_keycloak_refuses_a_later_one(realm, oracle, keycloak,
-                                                                             counting_proxy):
+def test_authorization_writes_are_rolled_back_when_keycloak_refuses_a_later_one(
+        realm, oracle, keycloak, counting_proxy):
     """Keycloak refuses a later policy (409, as for a name taken by a concurrent writer) after the task wrote a scope,
     changed a resource and created a client: all of it is undone and the message says so."""
     env = ansible_env(keycloak, KEYCLOAK_URL=counting_proxy.url)

@@ -249,8 +249,8 @@ def differences(model: dict, realm: dict) -> list[str]:
         exp, act = model.get(cid), realm[cid]
         if exp is None or act is None:
             if (exp is None) != (act is None):
-                found.append("%s is %s, declared %s" % (cid, "absent" if act is None else "present",
-                                                         "absent" if exp is None else "present"))
+                state = ("absent" if act is None else "present", "absent" if exp is None else "present")
+                found.append("%s is %s, declared %s" % ((cid,) + state))
             continue
         for key, value in sorted(exp.fields.items()):
             have = bool(act[key]) if isinstance(value, bool) else act[key]

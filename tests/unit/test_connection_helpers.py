@@ -96,7 +96,7 @@ def test_threads_finding_the_token_expired_renew_it_once():
         start.wait()
         seen.append(api._bearer())
 
-    threads = [threading.Thread(target=work) for _ in range(8)]
+    threads = [threading.Thread(target=work) for _index in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:
