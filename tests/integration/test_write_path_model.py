@@ -335,8 +335,10 @@ class WritePathModel(RuleBasedStateMachine):
             values |= {s["secret"] for s in snap.values() if s and s.get("secret")}
         return values
 
-    def _output_checks(self, run, task, return_secret, known, after) -> list[tuple[str, str]]:
+    def _output_checks(self, run, task, return_secret, known, after, check=False) -> list[tuple[str, str]]:
+        """check: a check-mode run predicts; a declared secret is what it returns, as the real run would make it."""
         found = []
+        declared = {i["client_id"]: i["secret"] for i in task if check and i.get("secret")}
         if run.failed and ("\n" in run.msg.strip() or "Traceback" in run.output):
             found.append(("message-not-one-line", run.msg[:300]))
         leaked = secrets_in(output_without_asked_secrets(run, return_secret), known)
@@ -345,7 +347,8 @@ class WritePathModel(RuleBasedStateMachine):
         if not run.failed and return_secret:
             for item in run.items():
                 state = after.get(item.get("client_id"))
-                if state is not None and item.get("secret") != state["secret"]:
+                expected = declared.get(item.get("client_id")) or (state or {}).get("secret")
+                if state is not None and item.get("secret") != expected:
                     shown = "the no_log placeholder" if "VALUE_SPECIFIED" in str(item.get("secret")) else "another value"
                     found.append(("returned-secret-wrong", "%s returned %s as its secret" % (item["client_id"], shown)))
         repeated = self.wp.proxy.repeated_writes()
@@ -385,7 +388,7 @@ class WritePathModel(RuleBasedStateMachine):
             STATS["fault " + kind] += 1
         after = self.realm = wp.snapshot(POOL)
         self.known = True
-        found = self._output_checks(run, task, return_secret, self._secrets(task, before, after), after)
+        found = self._output_checks(run, task, return_secret, self._secrets(task, before, after), after, check)
         changed = changed_clients(before, after)
         by_id = {item["client_id"]: item for item in task}
 
