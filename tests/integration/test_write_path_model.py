@@ -346,6 +346,8 @@ class WritePathModel(RuleBasedStateMachine):
             found.append(("secret-in-output", "%d secret(s) in the output: %s" % (len(leaked), run.output[:300])))
         if not run.failed and return_secret:
             for item in run.items():
+                if item.get("state") == "absent":
+                    continue  # a client the task deletes (or, in check mode, would delete) has no secret to return
                 state = after.get(item.get("client_id"))
                 expected = declared.get(item.get("client_id")) or (state or {}).get("secret")
                 if state is not None and item.get("secret") != expected:
