@@ -127,8 +127,11 @@ def test_hashi_vault_holds_the_declared_secret(keycloak, realm, hashi_vault, ext
     path = "keycloak/%s/%s" % (realm, client_id)
     env = ansible_env(keycloak, ANSIBLE_COLLECTIONS_PATH=collections_root() + os.pathsep + extra_collections,
                       VAULT_ADDR=hashi_vault.addr, VAULT_TOKEN=hashi_vault.token)
+    if hashi_vault.ca_path:  # the harness's OpenBao serves https with a CA of its own
+        env["VAULT_CACERT"] = hashi_vault.ca_path
     run = provision(tmp_path, env, realm, client_id, secret,
                     deliver_hashi_vault=[dict(client_id=client_id, path=path, preset="generic")])
+    assert run.rc == 0, run.output[-3000:]
     assert_unseen(run, secret)
     assert hashi_vault.read_kv2(path)["data"]["OIDC_CLIENT_SECRET"] == secret
 

@@ -77,7 +77,8 @@ def test_keycloak_dev_role_starts_reuses_and_stops(tmp_path):
     env = ansible_env(None)
     extra = {"keycloak_dev_state_file": str(state_file)}
     started = run_playbook(playbook, env, extra_vars=extra)
-    assert started.rc == 0 and "changed=1" in started.output, started.output[-2000:]
+    # A first start on a machine without the build of this version also unpacks and builds it: more tasks change.
+    assert started.rc == 0 and re.search(r"changed=[1-9]", started.output), started.output[-2000:]
     assert oct(state_file.stat().st_mode & 0o777) == "0o600"
     health = json.loads(state_file.read_text())["management_url"] + "/health/ready"
     assert requests.get(health, timeout=10).status_code == 200
