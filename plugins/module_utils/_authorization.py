@@ -28,8 +28,8 @@ from ansible_collections.keycloak_ops.clients.plugins.module_utils._authorizatio
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection import admin_path, find_client
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._masking import mask
 
-SEARCH_ENDPOINT = dict(scopes='scope', resources='resource', policies='policy', permissions='policy')
-DELETE_ENDPOINT = dict(scopes='scope', resources='resource', policies='policy', permissions='policy')
+# Where an item of each kind is found by name (…/search) and deleted by id.
+ITEM_ENDPOINT = dict(scopes='scope', resources='resource', policies='policy', permissions='policy')
 # Fields of the export's view of a policy that are not fields of the representation the API takes.
 NOT_SENT = ('extendChildren',)
 
@@ -159,8 +159,6 @@ class AuthorizationReconciler(object):
             raise InvalidAuthorization("policy '%s': user '%s' does not exist in realm '%s'" % (policy, username, realm))
         return self._users[key]
 
-    # -- apply ---------------------------------------------------------------------------------
-
     def _resolved(self, ids):
         """Member ids with the clients this task created looked up now ((realm, client_id) until then)."""
         if ids is None:
@@ -196,15 +194,14 @@ class AuthorizationReconciler(object):
             if op == 'create':
                 body = self._body(kind, name, authz)
                 self._write(what, 'POST', '%s/%s' % (base, self._endpoint(kind, body)), body,
-                            undo=lambda answer, kind=kind: ('DELETE', '%s/%s/%s' % (
-                                base, DELETE_ENDPOINT[kind], _id_of(answer[1])), None))
+                            undo=lambda answer, kind=kind: _delete_created(base, kind, answer))
                 continue
             # The export names things without ids: an update or removal looks its one id up by name.
-            item_id = _id_of(self.api.get('%s/%s/search' % (base, SEARCH_ENDPOINT[kind]), params={'name': name}))
+            item_id = _id_of(self.api.get('%s/%s/search' % (base, ITEM_ENDPOINT[kind]), params={'name': name}))
             before = self._body(kind, name, authz, before=True)
             if op == 'delete':
                 if item_id:  # else already gone, e.g. with the policy it was the only part of
-                    self._write(what, 'DELETE', '%s/%s/%s' % (base, DELETE_ENDPOINT[kind], item_id), None,
+                    self._write(what, 'DELETE', '%s/%s/%s' % (base, ITEM_ENDPOINT[kind], item_id), None,
                                 undo=('POST', '%s/%s' % (base, self._endpoint(kind, before)), before))
                 continue
             if not item_id:
@@ -290,3 +287,11 @@ class AuthorizationReconciler(object):
 def _id_of(representation):
     representation = representation or {}
     return representation.get('id') or representation.get('_id')
+
+
+def _delete_created(base, kind, answer):
+    """The undo of a create: a delete of the id Keycloak answered with (none: the journal says it cannot undo)."""
+    item_id = _id_of(answer[1] if isinstance(answer[1], dict) else None)
+    if not item_id:
+        raise ValueError('no id in the answer')
+    return ('DELETE', '%s/%s/%s' % (base, ITEM_ENDPOINT[kind], item_id), None)

@@ -68,8 +68,9 @@ class KeycloakModule(AnsibleModule):
         self.item_shape = item_shape
         self._api = None
         super(KeycloakModule, self).__init__(argument_spec=spec, **kwargs)
-        if connection == 'admin' and ignored_options_warning(self.params):
-            self.warn(ignored_options_warning(self.params))
+        ignored = ignored_options_warning(self.params) if connection == 'admin' else None
+        if ignored:
+            self.warn(ignored)
 
     def _load_params(self):
         """Hide the secrets inside O(clients) items as soon as the parameters are read.

@@ -57,7 +57,6 @@ class SecretRotation(object):
     """
 
     def __init__(self, api, state, max_age=None, policy=None, check_mode=False, clock=time.time):
-        self.api = api
         self.secrets = SecretManager(api)
         self.state = state
         self.max_age = max_age

@@ -302,7 +302,8 @@ options:
     type: bool
     default: false
 notes:
-  - Lookups use the exact C(clientId) query of the admin API; the module never lists all clients.
+  - Clients are found with the exact C(clientId) query of the admin API, or, when a task names many clients of a
+    small realm, with the realm's paged listing, whichever costs fewer requests.
   - Needs the C(manage-clients) role of realm-management in the realm, and C(manage-users) to grant
     service-account roles.
   - Keycloak evaluates the permissions of O(authorization) for a token, for example with the UMA grant

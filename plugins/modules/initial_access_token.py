@@ -78,7 +78,8 @@ options:
     type: bool
     default: false
 notes:
-  - Needs the C(create-client) or C(manage-clients) role of realm-management in the realm.
+  - Needs the C(manage-clients) role of realm-management in the realm (what Keycloak checks for initial access
+    tokens; C(create-client) alone is refused).
   - Keycloak answers the creation with HTTP 200 up to version 26.6 and with 201 from 26.7; both are accepted.
   - Expiry in RV(tokens) is computed with the clock of the host running the module against the creation
     time Keycloak recorded.

@@ -46,3 +46,29 @@ def test_writes_are_journaled_with_their_undo_and_a_planned_client_resolves_when
     assert [(m, p) for m, p, _b in undo] == [('PUT', BASE + '/policy/client/callers-id'), ('DELETE', BASE + '/scope/new-read')]
     assert undo[0][2]['clients'] == ['old-id'] and undo[0][2]['id'] == 'callers-id'
     assert journal.stands() == []
+
+
+class Answers:
+    """Records writes; answers a create with no id (text), and a restore with 404."""
+
+    def __init__(self):
+        self.writes = []
+
+    def request(self, method, path, body=None, params=None, expected=(200, 201, 204), absent_ok=False, check_hint=None):
+        self.writes.append((method, path))
+        if method == 'PUT' and ('PUT', path) in self.writes[:-1]:  # the restore, after the write
+            from ansible_collections.keycloak_ops.clients.plugins.module_utils._errors import KeycloakOpsError
+            raise KeycloakOpsError('HTTP 404')
+        return 201, 'created', {}
+
+
+def test_a_write_whose_undo_is_unknown_or_fails_stands_and_is_named():
+    api = Answers()
+    journal = Journal(api)
+    journal.write("created authorization scope 'read' of client api", lambda: api.request('POST', 'x'),
+                  undo=lambda answer: ('DELETE', 'x/' + answer[1]['id'], None))
+    journal.write("updated client api", lambda: api.request('PUT', 'c'), undo=('PUT', 'c', {}))
+    assert journal, "a write stands: the task may not say that nothing was changed"
+    stands = journal.rollback()
+    assert stands == ["created authorization scope 'read' of client api (its answer did not say how to undo it; "
+                      "fix by hand)", "updated client api (undoing it failed; fix by hand)"]
