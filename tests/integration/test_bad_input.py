@@ -75,6 +75,9 @@ def snapshot(oracle, realm):
     clients = {}
     for client in get("clients"):
         entry = dict(client)
+        # Keycloak lists a client's default and optional scopes in no fixed order.
+        for kind in ("defaultClientScopes", "optionalClientScopes"):
+            entry[kind] = sorted(client.get(kind) or [])
         if not client.get("publicClient") and not client.get("bearerOnly"):
             entry["current-secret"] = get("clients/%s/client-secret" % client["id"]).get("value")
         if client.get("authorizationServicesEnabled"):
