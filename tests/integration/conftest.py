@@ -25,6 +25,18 @@ def new_realm(server, prefix="t"):
     return name
 
 
+def service_account(oracle, client_id, roles):
+    """A confidential client whose service account holds these realm-management roles; returns its secret."""
+    oracle.create_client({"clientId": client_id, "publicClient": False, "serviceAccountsEnabled": True,
+                          "standardFlowEnabled": False, "directAccessGrantsEnabled": False})
+    uuid = oracle.get_client_id(client_id)
+    user = oracle.get_client_service_account_user(uuid)
+    realm_management = oracle.get_client_id("realm-management")
+    oracle.assign_client_role(user["id"], realm_management,
+                              [oracle.get_client_role(realm_management, name) for name in roles])
+    return oracle.get_client_secrets(uuid)["value"]
+
+
 @pytest.fixture(scope="module")
 def realm(keycloak):
     name = new_realm(keycloak)

@@ -1,12 +1,10 @@
-"""The AWX credential type of extensions/awx, as AWX validates and injects it, driving our playbooks.
+"""The AWX material of extensions/awx (the credential types, the job templates with their surveys and schedule),
+as AWX validates and uses it, driving our playbooks.
 
-AWX checks a custom credential type with the JSON schemas and Jinja rules of awx/main/fields.py
-(CredentialTypeInputField, CredentialTypeInjectorField), and at job launch renders its injectors with
-CredentialType.inject_credential (awx/main/models/credential.py): a sandboxed Jinja environment over the
-credential's non-empty inputs, file injectors first (each written to a 0600 file whose path goes to
-``tower.filename.<name>``), then the environment variables. Both are reproduced here, and playbooks run with
-only the variables so rendered, against the real Keycloak, as an AWX job would. The playbook that creates the
-credential type runs with awx.awx against a stand-in of the controller API that applies the same validation.
+AWX's validation and injection of credential types and its handling of surveys are emulated by
+tests/harness/awx.py, the controller API that awx.awx talks to by tests/harness/awx_controller.py. Here the
+collection's files pass that validation, and playbooks run with only the variables AWX would inject (and the extra
+variables a survey makes), against the real Keycloak, as an AWX job would.
 """
 import base64
 import json
@@ -14,201 +12,21 @@ import os
 import re
 import stat
 import sys
-import tempfile
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
 
-import jsonschema
 import pytest
 import yaml
-from jinja2 import StrictUndefined, UndefinedError
-from jinja2.exceptions import SecurityError, TemplateSyntaxError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from tests.collection_path import collections_root
-from tests.integration.conftest import admin_client, new_realm
+from tests.collection_path import REPO, collections_root
+from tests.harness.awx import (
+    SECRET_MASK, VAULT_CREDENTIAL_TYPE_FILE, AWXValidationError, job_templates, kubernetes_bearer_token_env,
+    load_credential_type, render_injectors, survey_extra_vars, template, validate_like_awx, validate_survey_like_awx,
+)
+from tests.harness.awx_controller import FakeController, FakeJobTemplateAPI
+from tests.integration.conftest import admin_client, new_realm, service_account
 from tests.integration.runner import ansible_env, run_playbook
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-CREDENTIAL_TYPE_FILE = os.path.join(REPO, "extensions", "awx", "keycloak_credential_type.yml")
-VAULT_CREDENTIAL_TYPE_FILE = os.path.join(REPO, "extensions", "awx", "hashi_vault_credential_type.yml")
-JOB_TEMPLATES_FILE = os.path.join(REPO, "extensions", "awx", "job_templates.yml")
 PROVISION = os.path.join(REPO, "playbooks", "provision.yml")
 CREDENTIAL_TYPE_PLAYBOOK = os.path.join(REPO, "playbooks", "awx_credential_type.yml")
-SECRET_MASK = "**********"
-
-# awx/main/fields.py: CredentialTypeInputField.schema and CredentialTypeInjectorField.schema.
-AWX_INPUTS_SCHEMA = {
-    "type": "object",
-    "additionalProperties": False,
-    "properties": {
-        "required": {"type": "array", "items": {"type": "string"}},
-        "fields": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "type": {"enum": ["string", "boolean"]},
-                    "format": {"enum": ["ssh_private_key", "url"]},
-                    "choices": {"type": "array", "minItems": 1, "items": {"type": "string"}, "uniqueItems": True},
-                    "id": {"type": "string", "pattern": "^[a-zA-Z_]+[a-zA-Z0-9_]*$"},
-                    "label": {"type": "string"},
-                    "help_text": {"type": "string"},
-                    "multiline": {"type": "boolean"},
-                    "secret": {"type": "boolean"},
-                    "ask_at_runtime": {"type": "boolean"},
-                    "default": {},
-                },
-                "additionalProperties": False,
-                "required": ["id", "label"],
-            },
-        },
-    },
-}
-AWX_INJECTORS_SCHEMA = {
-    "type": "object",
-    "additionalProperties": False,
-    "properties": {
-        "file": {
-            "type": "object",
-            "patternProperties": {r"^template(\.[a-zA-Z_]+[a-zA-Z0-9_]*)?$": {"type": "string"}},
-            "additionalProperties": False,
-        },
-        "env": {
-            "type": "object",
-            "patternProperties": {"^[a-zA-Z_]+[a-zA-Z0-9_]*$": {"type": "string", "pattern": "^[\x00-\x7F]*$"}},
-            "additionalProperties": False,
-        },
-        "extra_vars": {
-            "type": "object",
-            "patternProperties": {"^[a-zA-Z_]+[a-zA-Z0-9_]*$": {"type": "string"}},
-            "additionalProperties": False,
-        },
-    },
-}
-# awx/main/constants.py ENV_BLOCKLIST (variables AWX sets itself); ANSIBLE_* is refused as well.
-AWX_ENV_BLOCKLIST = frozenset((
-    "VIRTUAL_ENV", "PATH", "PYTHONPATH", "JOB_ID", "INVENTORY_ID", "INVENTORY_SOURCE_ID", "INVENTORY_UPDATE_ID",
-    "AD_HOC_COMMAND_ID", "REST_API_URL", "REST_API_TOKEN", "MAX_EVENT_RES", "CALLBACK_QUEUE", "CALLBACK_CONNECTION",
-    "CACHE", "JOB_CALLBACK_DEBUG", "INVENTORY_HOSTVARS", "AWX_HOST", "PROJECT_REVISION", "SUPERVISOR_CONFIG_PATH",
-))
-
-
-class AWXValidationError(ValueError):
-    pass
-
-
-def load_credential_type(path=CREDENTIAL_TYPE_FILE):
-    with open(path) as handle:
-        return yaml.safe_load(handle)
-
-
-def validate_like_awx(inputs, injectors):
-    """Raise AWXValidationError where AWX would refuse the credential type (HTTP 400)."""
-    try:
-        jsonschema.validate(inputs, AWX_INPUTS_SCHEMA)
-        jsonschema.validate(injectors, AWX_INJECTORS_SCHEMA)
-    except jsonschema.ValidationError as exc:
-        raise AWXValidationError(exc.message) from exc
-    ids = [field["id"] for field in inputs.get("fields", [])]
-    if "tower" in ids:
-        raise AWXValidationError('"tower" is a reserved field name')
-    if len(set(ids)) != len(ids):
-        raise AWXValidationError("field IDs must be unique")
-    for field in inputs.get("fields", []):
-        for key in ("choices", "multiline", "format", "secret"):
-            if key in field and field.get("type", "string") != "string":
-                raise AWXValidationError("%s not allowed for %s" % (key, field["type"]))
-    for name in inputs.get("required", []):
-        if name not in ids:
-            raise AWXValidationError("required field %s is not defined" % name)
-
-    class ExplodingNamespace:
-        def __str__(self):
-            raise UndefinedError("Must define unnamed file injector in order to reference `tower.filename`.")
-
-    class TowerNamespace:
-        def __init__(self):
-            self.filename = ExplodingNamespace()
-
-        def __str__(self):
-            raise UndefinedError("Cannot directly reference reserved `tower` namespace container.")
-
-    valid_namespace = dict.fromkeys(ids, "EXAMPLE")
-    valid_namespace["tower"] = TowerNamespace()
-    templates = [name for name in injectors.get("file", {}) if name.startswith("template")]
-    if "template" in templates:
-        if len(templates) > 1:
-            raise AWXValidationError("Must use multi-file syntax when injecting multiple files")
-        valid_namespace["tower"].filename = "EXAMPLE_FILENAME"
-    else:
-        for name in templates:
-            setattr(valid_namespace["tower"].filename, name.split(".")[1], "EXAMPLE_FILENAME")
-    for kind, injector in injectors.items():
-        if kind == "env":
-            for variable in injector:
-                if variable.startswith("ANSIBLE_") or variable in AWX_ENV_BLOCKLIST:
-                    raise AWXValidationError("Environment variable %s is not allowed" % variable)
-        for key, template in injector.items():
-            try:
-                ImmutableSandboxedEnvironment(undefined=StrictUndefined).from_string(template).render(valid_namespace)
-            except UndefinedError as exc:
-                raise AWXValidationError("%s uses an undefined field (%s)" % (key, exc)) from exc
-            except (SecurityError, TemplateSyntaxError) as exc:
-                raise AWXValidationError("%s: %s" % (key, exc)) from exc
-
-
-def render_injectors(credential_type, inputs, private_data_dir):
-    """(env, safe_env) of a job using a credential with these inputs, as AWX's inject_credential makes them.
-
-    safe_env is what AWX stores with the job (secret inputs masked); files go to private_data_dir/env.
-    """
-    fields = credential_type["inputs"].get("fields", [])
-    secret_fields = {field["id"] for field in fields if field.get("secret")}
-
-    class TowerNamespace:
-        pass
-
-    tower = TowerNamespace()
-    namespace, safe_namespace = {"tower": tower}, {"tower": tower}
-    for name, value in inputs.items():
-        if isinstance(value, bool):
-            namespace[name] = safe_namespace[name] = value
-            continue
-        if name in secret_fields:
-            safe_namespace[name] = SECRET_MASK
-        elif len(value):
-            safe_namespace[name] = value
-        if len(value):
-            namespace[name] = value
-    for field in fields:
-        if field.get("type") == "boolean" and field["id"] not in inputs:
-            namespace[field["id"]] = safe_namespace[field["id"]] = False
-
-    sandbox = ImmutableSandboxedEnvironment()
-    env_dir = os.path.join(private_data_dir, "env")
-    os.makedirs(env_dir, exist_ok=True)
-    for label, template in credential_type["injectors"].get("file", {}).items():
-        data = sandbox.from_string(template).render(**namespace)
-        handle, path = tempfile.mkstemp(dir=env_dir)
-        with os.fdopen(handle, "w") as out:
-            out.write(data)
-        os.chmod(path, stat.S_IRUSR | stat.S_IWUSR)
-        if "." not in label:
-            tower.filename = path
-        else:
-            if not hasattr(tower, "filename"):
-                tower.filename = TowerNamespace()
-            setattr(tower.filename, label.split(".")[1], path)
-
-    env, safe_env = {}, {}
-    for variable, template in credential_type["injectors"].get("env", {}).items():
-        if variable.startswith("ANSIBLE_") or variable in AWX_ENV_BLOCKLIST:
-            continue  # AWX logs and ignores it
-        env[variable] = sandbox.from_string(template).render(**namespace)
-        safe_env[variable] = sandbox.from_string(template).render(**safe_namespace)
-    return env, safe_env
 
 
 def job_env(injected, **extra):
@@ -323,18 +141,6 @@ def test_empty_fields_render_empty_and_no_ca_file_is_pointed_at(tmp_path):
 # Jobs running our playbooks with only the injected environment, against the real Keycloak
 
 
-def service_account(oracle, client_id, roles):
-    """A confidential client whose service account holds these realm-management roles; returns its secret."""
-    oracle.create_client({"clientId": client_id, "publicClient": False, "serviceAccountsEnabled": True,
-                          "standardFlowEnabled": False, "directAccessGrantsEnabled": False})
-    uuid = oracle.get_client_id(client_id)
-    user = oracle.get_client_service_account_user(uuid)
-    realm_management = oracle.get_client_id("realm-management")
-    oracle.assign_client_role(user["id"], realm_management,
-                              [oracle.get_client_role(realm_management, name) for name in roles])
-    return oracle.get_client_secrets(uuid)["value"]
-
-
 @pytest.fixture(scope="module")
 def automation_client(keycloak, realm, oracle):
     """The service account the docs recommend for AWX: manage-clients and view-realm in the managed realm."""
@@ -407,89 +213,6 @@ def test_job_with_user_credential_and_ca_bundle_against_tls_keycloak(keycloak_tl
 # playbooks/awx_credential_type.yml with awx.awx, against a stand-in of the controller API
 
 
-class AWXRequestHandler(BaseHTTPRequestHandler):
-    """Answers as AWX's API does: JSON, with the product headers awx.awx looks for."""
-
-    def log_message(self, *args):  # pylint: disable=arguments-differ
-        pass
-
-    def reply(self, status, body=None):
-        data = json.dumps(body).encode() if body is not None else b""
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("X-API-Product-Name", "AWX")
-        self.send_header("X-API-Product-Version", "24.6.1")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def body(self):
-        return json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
-
-
-class FakeAPI(object):
-    """A stand-in of the controller on loopback, serving one handler class, for a with block."""
-
-    def serve(self, handler):
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
-
-
-class FakeController(FakeAPI):
-    """/api/v2/credential_types/ of AWX: list by name, create, update; validation as AWX applies it."""
-
-    def __init__(self):
-        self.items = {}
-        self.requests = []
-        controller = self
-
-        class Handler(AWXRequestHandler):
-            def do_GET(self):
-                url = urlsplit(self.path)
-                controller.requests.append(("GET", url.path))
-                if self.headers.get("Authorization") != "Bearer fake-token":
-                    return self.reply(401, {"detail": "Authentication credentials were not provided."})
-                if url.path != "/api/v2/credential_types/":
-                    return self.reply(404, {"detail": "Not found."})
-                name = parse_qs(url.query).get("name", [None])[0]
-                results = [item for item in controller.items.values() if name is None or item["name"] == name]
-                self.reply(200, {"count": len(results), "next": None, "previous": None, "results": results})
-
-            def do_POST(self):
-                controller.requests.append(("POST", self.path))
-                data = self.body()
-                try:
-                    validate_like_awx(data.get("inputs", {}), data.get("injectors", {}))
-                except AWXValidationError as exc:
-                    return self.reply(400, {"injectors": [str(exc)]})
-                ident = len(controller.items) + 1
-                item = dict(data, id=ident, type="credential_type", url="/api/v2/credential_types/%d/" % ident)
-                controller.items[ident] = item
-                self.reply(201, item)
-
-            def do_PATCH(self):
-                controller.requests.append(("PATCH", self.path))
-                ident = int(self.path.rstrip("/").rsplit("/", 1)[1])
-                data = self.body()
-                try:
-                    validate_like_awx(data.get("inputs", {}), data.get("injectors", {}))
-                except AWXValidationError as exc:
-                    return self.reply(400, {"injectors": [str(exc)]})
-                controller.items[ident].update(data)
-                self.reply(200, controller.items[ident])
-
-        self.serve(Handler)
-
-
 def test_credential_type_playbook_creates_it_in_awx_once(extra_collections, keycloak, tmp_path):
     with FakeController() as controller:
         env = job_env({}, ANSIBLE_COLLECTIONS_PATH=collections_root() + os.pathsep + extra_collections,
@@ -526,22 +249,6 @@ def test_credential_type_playbook_creates_it_in_awx_once(extra_collections, keyc
 
 # ---------------------------------------------------------------------------------------------------------
 # The deliver role's destinations: AWX's built-in Kubernetes credential and the Vault credential type
-
-
-def kubernetes_bearer_token_env(inputs, private_data_dir):
-    """The environment AWX's built-in "OpenShift or Kubernetes API Bearer Token" credential injects
-    (awx/main/models/credential/injectors.py, kubernetes_bearer_token): kubernetes.core reads these K8S_AUTH_*."""
-    env = {"K8S_AUTH_HOST": inputs.get("host", ""), "K8S_AUTH_API_KEY": inputs.get("bearer_token", "")}
-    if inputs.get("verify_ssl") and "ssl_ca_cert" in inputs:
-        env["K8S_AUTH_VERIFY_SSL"] = "True"
-        handle, path = tempfile.mkstemp(dir=private_data_dir)
-        with os.fdopen(handle, "w") as out:
-            os.chmod(path, stat.S_IRUSR | stat.S_IWUSR)
-            out.write(inputs["ssl_ca_cert"])
-        env["K8S_AUTH_SSL_CA_CERT"] = path
-    else:
-        env["K8S_AUTH_VERIFY_SSL"] = "False"
-    return env
 
 
 def test_vault_credential_type_passes_awx_validation_and_no_injected_name_collides(tmp_path):
@@ -602,104 +309,6 @@ def test_vault_and_kubernetes_credentials_feed_the_deliver_role(hashi_vault, kub
 
 # ---------------------------------------------------------------------------------------------------------
 # Job templates and their surveys (extensions/awx/job_templates.yml)
-
-# awx/api/views/__init__.py, JobTemplateSurveySpec.ALLOWED_TYPES: question type -> type of its default.
-SURVEY_TYPES = {"text": str, "textarea": str, "password": str, "multiplechoice": str, "multiselect": str,
-                "integer": int, "float": float}
-
-
-def validate_survey_like_awx(spec):
-    """Raise AWXValidationError where AWX refuses a survey spec (JobTemplateSurveySpec._validate_spec_data)."""
-    for field, expected in (("name", str), ("description", str), ("spec", list)):
-        if field not in spec:
-            raise AWXValidationError("Field '%s' is missing from survey spec." % field)
-        if not isinstance(spec[field], expected):
-            raise AWXValidationError("Expected %s for field '%s'" % (expected.__name__, field))
-    if not spec["spec"]:
-        raise AWXValidationError("'spec' doesn't contain any items.")
-    variables = set()
-    for idx, item in enumerate(spec["spec"]):
-        if not isinstance(item, dict):
-            raise AWXValidationError("Survey question %d is not a json object." % idx)
-        for field in ("type", "question_name", "variable", "required"):
-            if field not in item:
-                raise AWXValidationError("'%s' missing from survey question %d" % (field, idx))
-            if not isinstance(item[field], bool if field == "required" else str):
-                raise AWXValidationError("'%s' in survey question %d has the wrong type" % (field, idx))
-        if item["variable"] in variables:
-            raise AWXValidationError("'variable' '%s' duplicated in survey question %d." % (item["variable"], idx))
-        variables.add(item["variable"])
-        kind = item["type"]
-        if kind not in SURVEY_TYPES:
-            raise AWXValidationError("'%s' in survey question %d is not an allowed question type" % (kind, idx))
-        if item.get("default", "") != "" and not isinstance(item["default"], SURVEY_TYPES[kind]):
-            raise AWXValidationError("Default value in survey question %d expected to be %s" % (idx, kind))
-        for key in ("min", "max"):
-            if item.get(key) is not None and not isinstance(item[key], int):
-                raise AWXValidationError("The %s limit in survey question %d expected to be integer." % (key, idx))
-        if kind in ("multiplechoice", "multiselect"):
-            if "choices" not in item:
-                raise AWXValidationError("Survey question %d of type %s must specify choices." % (idx, kind))
-            choices = item["choices"].splitlines() if isinstance(item["choices"], str) else item["choices"]
-            if "default" in item:
-                defaults = [d for d in item["default"].splitlines() if d.strip()] \
-                    if isinstance(item["default"], str) else item["default"]
-                if kind == "multiplechoice" and len(defaults) > 1:
-                    raise AWXValidationError("Multiple Choice (Single Select) can only have one default value.")
-                if any(d not in choices for d in defaults):
-                    raise AWXValidationError("Default choice must be answered from the choices listed.")
-        if isinstance(item.get("default"), str) and item["default"].startswith("$encrypted$") and kind != "password":
-            raise AWXValidationError("$encrypted$ is a reserved keyword for password question defaults")
-
-
-def survey_extra_vars(spec, answers):
-    """The extra variables of a job launched with these survey answers, as AWX makes them: an answer for each
-    question given, the default of each one not given, every answer checked against its question (a blank answer
-    of an optional question passes, as AWX lets it)."""
-    extra = {}
-    for item in spec["spec"]:
-        variable = item["variable"]
-        if variable in answers:
-            value = answers[variable]
-        elif "default" in item:
-            value = item["default"]
-        else:
-            continue
-        if value == "" or value is None:
-            if item["required"]:
-                raise AWXValidationError("'%s' value missing" % variable)
-            if item["type"] in ("integer", "float"):
-                continue  # a blank number is not sent at all
-            extra[variable] = ""
-            continue
-        if item["type"] in ("text", "textarea", "password"):
-            if not isinstance(value, str):
-                raise AWXValidationError("Value %r for '%s' expected to be a string." % (value, variable))
-            if item.get("min") not in ("", None) and len(value) < item["min"]:
-                raise AWXValidationError("'%s' value %r is too short" % (variable, value))
-            if item.get("max") not in ("", None) and len(value) > item["max"]:
-                raise AWXValidationError("'%s' value %r is too long" % (variable, value))
-        elif item["type"] == "integer":
-            if not isinstance(value, int) or isinstance(value, bool):
-                raise AWXValidationError("Value %r for '%s' expected to be an integer." % (value, variable))
-            low, high = item.get("min"), item.get("max")
-            if low is not None and value < low or high is not None and value > high:
-                raise AWXValidationError("'%s' value %r is out of range" % (variable, value))
-        elif item["type"] == "multiplechoice":
-            choices = item["choices"].splitlines() if isinstance(item["choices"], str) else item["choices"]
-            if value not in choices:
-                raise AWXValidationError("Value %r for '%s' is not one of %s" % (value, variable, choices))
-        extra[variable] = value
-    return extra
-
-
-def job_templates():
-    with open(JOB_TEMPLATES_FILE) as handle:
-        return yaml.safe_load(handle)
-
-
-def template(name):
-    return next(t for t in job_templates()["job_templates"] if t["playbook"] == name + ".yml")
 
 
 def test_job_templates_and_their_surveys_pass_awx_validation():
@@ -868,87 +477,6 @@ def test_self_register_template_answers_blank_answers_and_check_jobs(keycloak, r
     blank = run_template("self_register", env, str(inventory), {"survey_limit": "", "survey_client_prefix": ""})
     assert blank.rc == 0, blank.output[-3000:]
     assert json.loads(paths["node2"].read_text())["client_id"] == "inv-node2"
-
-
-class FakeJobTemplateAPI(FakeAPI):
-    """The parts of AWX's API that awx.awx.job_template and awx.awx.schedule use: lists filtered by field,
-    create, update, a job template's survey_spec and credentials; a survey spec is refused as AWX refuses it, and a
-    schedule's extra_data must be answers its template's survey accepts."""
-
-    SEEDS = {"organizations": ["Default"], "projects": ["Keycloak"], "inventories": ["Apps"],
-             "credentials": ["Keycloak apps", "Vault apps"], "execution_environments": ["keycloak-ops-ee"]}
-
-    def __init__(self):
-        self.items = {}  # (kind, id) -> item
-        self.surveys = {}  # job template id -> survey spec
-        self.credentials = {}  # job template id -> [credential ids]
-        self.writes = []
-        for kind, names in self.SEEDS.items():
-            for name in names:
-                self._add(kind, dict(name=name, organization=1))
-        api = self
-
-        class Handler(AWXRequestHandler):
-            def do_GET(self):
-                url = urlsplit(self.path)
-                parts = url.path.strip("/").split("/")[2:]
-                query = {k: v[0] for k, v in parse_qs(url.query).items() if k not in ("page_size", "page")}
-                if len(parts) == 1:
-                    kinds = ("job_templates",) if parts[0] == "unified_job_templates" else (parts[0],)
-                    found = [item for (kind, _ident), item in sorted(api.items.items()) if kind in kinds
-                             and all(str(item.get(k)) == v for k, v in query.items())]
-                    return self.reply(200, {"count": len(found), "next": None, "previous": None, "results": found})
-                if len(parts) == 3 and parts[2] == "survey_spec":
-                    return self.reply(200, api.surveys.get(int(parts[1]), {}))
-                if len(parts) == 3 and parts[2] == "credentials":
-                    found = [{"id": i} for i in api.credentials.get(int(parts[1]), [])]
-                    return self.reply(200, {"count": len(found), "next": None, "previous": None, "results": found})
-                if len(parts) == 2 and (parts[0], int(parts[1])) in api.items:
-                    return self.reply(200, api.items[(parts[0], int(parts[1]))])
-                return self.reply(404, {"detail": "Not found."})
-
-            def do_POST(self):
-                parts = urlsplit(self.path).path.strip("/").split("/")[2:]
-                data = self.body()
-                api.writes.append(("POST", "/".join(parts)))
-                try:
-                    if len(parts) == 3 and parts[2] == "survey_spec":
-                        validate_survey_like_awx(data)
-                        api.surveys[int(parts[1])] = data
-                        return self.reply(200, {})
-                    if len(parts) == 3 and parts[2] == "credentials":
-                        held = api.credentials.setdefault(int(parts[1]), [])
-                        if data.get("disassociate"):
-                            held.remove(data["id"])
-                        else:
-                            held.append(data["id"])
-                        return self.reply(204)
-                    if parts[0] == "schedules":
-                        spec = api.surveys.get(data["unified_job_template"], {"spec": []})
-                        survey_extra_vars(spec, data.get("extra_data") or {})
-                    return self.reply(201, api._add(parts[0], data))
-                except AWXValidationError as exc:
-                    return self.reply(400, {"error": str(exc)})
-
-            def do_PATCH(self):
-                parts = urlsplit(self.path).path.strip("/").split("/")[2:]
-                api.writes.append(("PATCH", "/".join(parts)))
-                item = api.items[(parts[0], int(parts[1]))]
-                item.update(self.body())
-                self.reply(200, item)
-
-        self.serve(Handler)
-
-    def _add(self, kind, data):
-        ident = 1 + sum(1 for k, _ident in self.items if k == kind)
-        url = "/api/v2/%s/%d/" % (kind, ident)
-        item = dict(data, id=ident, type=kind.rstrip("s"), url=url,
-                    related={"survey_spec": url + "survey_spec/", "credentials": url + "credentials/"})
-        self.items[(kind, ident)] = item
-        return item
-
-    def named(self, kind):
-        return {item["name"]: item for (k, _ident), item in self.items.items() if k == kind}
 
 
 def test_job_templates_playbook_creates_them_with_surveys_and_the_schedule_once(extra_collections):

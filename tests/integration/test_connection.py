@@ -10,7 +10,8 @@ from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection i
     KeycloakAPI, admin_path,
 )
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection_options import keycloak_argument_spec
-from tests.integration.conftest import admin_client
+from tests.harness.awx import load_credential_type, render_injectors
+from tests.integration.conftest import admin_client, service_account
 from tests.integration.runner import ansible_env, run_module, run_playbook
 
 
@@ -20,28 +21,16 @@ def connection_params(**given):
     return params
 
 
-def service_account_client(oracle, client_id, realm_management_roles):
-    """A confidential client whose service account holds the given realm-management roles: (client_id, secret)."""
-    oracle.create_client({"clientId": client_id, "publicClient": False, "serviceAccountsEnabled": True,
-                          "standardFlowEnabled": False})
-    uuid = oracle.get_client_id(client_id)
-    user = oracle.get_client_service_account_user(uuid)
-    realm_management = oracle.get_client_id("realm-management")
-    roles = [oracle.get_client_role(realm_management, name) for name in realm_management_roles]
-    oracle.assign_client_role(user["id"], realm_management, roles)
-    return client_id, oracle.get_client_secrets(uuid)["value"]
-
-
 @pytest.fixture(scope="module")
 def automation_client(keycloak, realm, oracle):
     """A service-account client with manage-clients in the test realm: how AWX should log in."""
-    return service_account_client(oracle, "automation", ("manage-clients", "view-realm"))
+    return "automation", service_account(oracle, "automation", ("manage-clients", "view-realm"))
 
 
 @pytest.fixture(scope="module")
 def viewer_client(keycloak, realm, oracle):
     """A service account that may only view clients, to provoke a 403."""
-    return service_account_client(oracle, "viewer", ("view-clients",))
+    return "viewer", service_account(oracle, "viewer", ("view-clients",))
 
 
 def spa(realm, client_id):
@@ -60,10 +49,11 @@ def test_password_grant_from_options_without_environment(keycloak, realm):
     assert run.rc == 0, run.output
 
 
-def test_client_credentials_from_environment_as_awx_injects_it(keycloak, realm, automation_client):
+def test_client_credentials_from_environment_as_awx_injects_it(keycloak, realm, automation_client, tmp_path):
     client_id, secret = automation_client
-    env = ansible_env(None, KEYCLOAK_URL=keycloak.url, KEYCLOAK_REALM=realm, KEYCLOAK_CLIENT_ID=client_id,
-                      KEYCLOAK_CLIENT_SECRET=secret)
+    # Every variable of the credential type is set, the unused ones empty (KEYCLOAK_USER, KEYCLOAK_CA_PATH, ...).
+    inputs = dict(url=keycloak.url, realm=realm, client_id=client_id, client_secret=secret)
+    env = ansible_env(None, **render_injectors(load_credential_type(), inputs, str(tmp_path))[0])
     run = run_module("public_client", spa(realm, "env-client-credentials"), env, verbosity=3)
     assert run.rc == 0, run.output
     assert secret not in run.output

@@ -12,17 +12,14 @@ The job templates of extensions/awx/job_templates.yml run with their survey answ
 (a Check job, answered jobs, blank answers), and one job reaches a Keycloak that requires a client certificate
 with only what the credential injects. Each job costs a container start: they are kept few.
 """
-import glob
 import json
 import os
-import shlex
-import subprocess
-import uuid
 
 import pytest
 import yaml
 
-from tests.integration.test_awx_env import load_credential_type, render_injectors, service_account
+from tests.harness.awx import RunnerJob, load_credential_type, render_injectors, survey_extra_vars, template
+from tests.integration.conftest import admin_client, new_realm, service_account
 
 EE_IMAGE = os.environ.get("KEYCLOAK_OPS_EE_IMAGE")
 RUNNER = os.path.join(os.environ.get("KEYCLOAK_OPS_CACHE", os.path.expanduser("~/.cache/keycloak_ops")),
@@ -38,61 +35,9 @@ if not EE_IMAGE:
                 allow_module_level=True)
 
 
-class Job(object):
-    """One AWX-style job: its private data directory, the runner pipeline, and the events it produced."""
-
-    def __init__(self, tmp_path, name, playbook, inventory, envvars, extravars, check=False):
-        self.name = name
-        self.source = tmp_path / (name + "-source")
-        self.output = tmp_path / (name + "-output")
-        (self.source / "project").mkdir(parents=True)
-        (self.source / "inventory").mkdir()
-        (self.source / "env").mkdir()
-        # The job template's playbook in the project: the collection's playbook, from the collection in the image.
-        (self.source / "project" / "site.yml").write_text(
-            "---\n- name: %s\n  ansible.builtin.import_playbook: keycloak_ops.clients.%s\n" % (name, playbook))
-        (self.source / "inventory" / "hosts.yml").write_text(yaml.safe_dump(inventory))
-        for filename, data in (("envvars", envvars), ("extravars", extravars)):
-            path = self.source / "env" / filename
-            path.write_text(yaml.safe_dump(data))
-            path.chmod(0o600)
-        self.cmdline = "-vvv" + (" --check" if check else "")
-
-    def run(self, consumer_dir):
-        ident = "%s-%s" % (self.name, uuid.uuid4().hex[:6])
-        container = "keycloak-ops-ee-job-" + ident
-        transmit = [RUNNER, "transmit", str(self.source), "-p", "site.yml", "--ident", ident,
-                    "--cmdline=" + self.cmdline]
-        worker = ["podman", "run", "--rm", "-i", "--network=host", "--name", container,
-                  "-v", "%s:%s" % (consumer_dir, CONSUMER_DIR), EE_IMAGE,
-                  "ansible-runner", "worker", "--private-data-dir=/runner"]
-        process = [RUNNER, "process", str(self.output)]
-        pipeline = " | ".join(" ".join(shlex.quote(a) for a in cmd) for cmd in (transmit, worker, process))
-        try:
-            completed = subprocess.run(["bash", "-o", "pipefail", "-c", pipeline], capture_output=True, text=True,
-                                       timeout=600, check=False)
-        finally:
-            subprocess.run(["podman", "rm", "-f", "--ignore", container], capture_output=True, check=False)
-        artifacts = self.output / "artifacts"  # process writes them without the ident
-        self.events = [json.loads(open(p).read()) for p in sorted(glob.glob(str(artifacts / "job_events" / "*.json")))]
-        self.stdout = (artifacts / "stdout").read_text() if (artifacts / "stdout").exists() else ""
-        self.status = (artifacts / "status").read_text().strip() if (artifacts / "status").exists() else None
-        assert completed.returncode == 0 and self.status == "successful", (
-            "job %s: %s\n%s\n%s" % (ident, self.status, completed.stderr[-3000:], self.stdout[-4000:]))
-        return self
-
-    @property
-    def stats(self):
-        return next(e["event_data"] for e in self.events if e["event"] == "playbook_on_stats")
-
-    @property
-    def changed(self):
-        return sum(self.stats.get("changed", {}).values())
-
-    def leaked(self, secrets):
-        """The secrets found in any event (its stdout and event_data) or in the job's stdout."""
-        texts = [json.dumps(e) for e in self.events] + [self.stdout]
-        return sorted(i for i, secret in enumerate(secrets) if any(secret in text for text in texts))
+def run_job(job, consumer_dir):
+    """The job in the image, the consumer host's directory exposed to it (AWX: "Paths to expose to isolated jobs")."""
+    return job.run(RUNNER, EE_IMAGE, {str(consumer_dir): CONSUMER_DIR})
 
 
 @pytest.fixture(scope="module")
@@ -126,7 +71,7 @@ def test_provision_and_rotate_jobs_in_the_execution_environment(
     secrets = [automation_credential["client_secret"], keycloak.admin_password]
 
     def job(name, playbook, extravars, check=False):
-        return Job(tmp_path, name, playbook, inventory, envvars, extravars, check=check).run(consumer_dir)
+        return run_job(RunnerJob(tmp_path, name, playbook, inventory, envvars, extravars, check=check), consumer_dir)
 
     provision = job("provision", "provision", {})
     assert provision.changed > 0
@@ -158,22 +103,10 @@ def test_provision_and_rotate_jobs_in_the_execution_environment(
 # The job templates of extensions/awx/job_templates.yml, with survey answers as AWX passes them
 
 
-def injected_for(job_source, credential_type, inputs):
-    """The credential's environment as the job sees it: file injectors written into the job's private data
-    directory (which ansible-runner transmit streams to the worker), their paths as the container sees them."""
-    env = render_injectors(credential_type, inputs, str(job_source))[0]
-    return {name: value.replace(str(job_source), "/runner", 1) if value.startswith(str(job_source)) else value
-            for name, value in env.items()}
-
-
 def template_job(tmp_path, name, playbook, inventory, credential, answers, check=False, credential_type=None):
-    from tests.integration.test_awx_env import survey_extra_vars, template  # pylint: disable=import-outside-toplevel
     extravars = survey_extra_vars(template(playbook)["survey_spec"], answers)
-    job = Job(tmp_path, name, playbook, inventory, {}, extravars, check=check)
-    envvars = injected_for(job.source, credential_type or load_credential_type(), credential)
-    path = job.source / "env" / "envvars"
-    path.write_text(yaml.safe_dump(envvars))
-    path.chmod(0o600)
+    job = RunnerJob(tmp_path, name, playbook, inventory, {}, extravars, check=check)
+    job.inject(credential_type or load_credential_type(), credential)
     return job
 
 
@@ -200,7 +133,7 @@ def test_job_templates_with_survey_answers_blank_answers_and_a_check_job(
                                                    % (CONSUMER_DIR, name)) for name in ("node1", "node2")}}}}}
 
     def run(job):
-        return job.run(consumer_dir)
+        return run_job(job, consumer_dir)
 
     # A Check job of provision reports the clients it would create and changes nothing.
     before = realm_clients(oracle)
@@ -234,7 +167,6 @@ def test_job_templates_with_survey_answers_blank_answers_and_a_check_job(
 def test_mtls_job_with_the_credentials_client_certificate(keycloak_mtls, tmp_path):
     """Keycloak requires a client certificate: the credential's CA bundle, certificate and key, injected as
     files of the job, are all the job has."""
-    from tests.integration.conftest import admin_client, new_realm  # pylint: disable=import-outside-toplevel
     realm = new_realm(keycloak_mtls, prefix="ee-mtls")
     try:
         pem = {name: open(path).read() for name, path in (("ca", keycloak_mtls.ca_path),
@@ -252,7 +184,7 @@ def test_mtls_job_with_the_credentials_client_certificate(keycloak_mtls, tmp_pat
         job = template_job(tmp_path, "tpl-mtls", "provision", inventory, credential, {})
         envvars = yaml.safe_load((job.source / "env" / "envvars").read_text())
         assert envvars["KEYCLOAK_CLIENT_CERT"].startswith("/runner/env/")
-        ran = job.run(consumer_dir)
+        ran = run_job(job, consumer_dir)
         assert ran.changed > 0 and admin_client(keycloak_mtls, realm).get_client_id("mtls-app")
         assert ran.leaked([keycloak_mtls.admin_password, "PRIVATE KEY"]) == []
     finally:
