@@ -4,18 +4,20 @@ Each case must fail with one line that names what to fix (an expected part of th
 and leave the realm as it was: clients, client scopes, secrets, service-account roles and initial access tokens
 are snapshotted before and after each batch. The cases of a batch run as the tasks of one playbook (one ansible
 process), each in a block whose rescue records the failure, so the corpus costs a few ansible runs, not one per case.
+The cases are data, in data/bad_input.yml (its header says how a case reads); a new refusal gets a case there.
 """
 import json
 import os
 import socket
+import string
 import subprocess
 import sys
 
 import pytest
+import yaml
 
 from tests.integration.runner import ansible_env, run_module
 
-LONG = "x" * 256
 OLDEST_VENV = os.path.join(os.environ.get("KEYCLOAK_OPS_CACHE", os.path.expanduser("~/.cache/keycloak_ops")),
                            "venv-oldest")
 # Users of the test realm with limited admin rights (roles of realm-management), each with this password.
@@ -96,7 +98,16 @@ def snapshot(oracle, realm):
     return dict(clients=clients, scopes=scopes, realm_scopes=realm_scopes, tokens=tokens)
 
 
-# -- the cases --------------------------------------------------------------------------------------------------
+# -- the cases: data/bad_input.yml ------------------------------------------------------------------------------
+
+CORPUS_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "bad_input.yml")
+# The data file's shorthands for a module: (module, the option naming its item, the item when the case names none).
+NAMED_ITEM = {
+    "conf": ("confidential_client", "client_id", "new-conf"),
+    "pub": ("public_client", "client_id", "new-pub"),
+    "scope": ("client_scope", "name", "new:scope"),
+}
+
 
 def module(name, args, expect, connection=None):
     return dict(kind="module", module=name, args=args, expect=expect, connection=connection or {})
@@ -114,311 +125,53 @@ def as_user(name, realm):
     return dict(auth_realm=realm, auth_username=name, auth_password=USER_PASSWORD)
 
 
-def conf(expect, **args):
-    return module("confidential_client", dict(dict(client_id="new-conf"), **args), expect)
-
-
-def pub(expect, **args):
-    return module("public_client", dict(dict(client_id="new-pub"), **args), expect)
-
-
-def seed_rs(expect, **authorization):
+def seed_rs(authorization, expect, connection=None):
     """A bad authorization declaration for the seeded resource server seed-rs."""
     return module("confidential_client", dict(client_id="seed-rs", preset="service", authorization=authorization),
-                  expect)
+                  expect, connection)
 
 
-def scope(expect, **args):
-    return module("client_scope", dict(dict(name="new:scope"), **args), expect)
+def case_of(name, spec, realm):
+    """One case of the data file (see its header) as task_of takes it."""
+    connection = dict(spec.get("connection") or {})
+    if "as_user" in spec:
+        connection.update(as_user(spec["as_user"], realm))
+    expect = spec["expect"]
+    if "module" in spec:
+        return module(spec["module"], spec.get("args") or {}, expect, connection)
+    if "lookup" in spec:
+        return lookup(spec["lookup"], expect, **dict(spec.get("options") or {}, **connection))
+    if "role" in spec:
+        return role(spec["role"], expect, connection, spec.get("scopes"))
+    if "seed_rs" in spec:
+        return seed_rs(spec["seed_rs"], expect, connection)
+    for shorthand, (module_name, option, item) in NAMED_ITEM.items():
+        if shorthand in spec:
+            return module(module_name, dict({option: item}, **spec[shorthand]), expect, connection)
+    raise ValueError("bad_input.yml, case %s: none of module, lookup, role, seed_rs, %s" % (name, ", ".join(NAMED_ITEM)))
 
 
-SPA = dict(preset="spa", redirect_uris=["https://spa.example/cb"])
-PAIRWISE_UNREACHABLE = dict(name="pairwise", protocolMapper="oidc-sha256-pairwise-sub-mapper",
-                            config={"sectorIdentifierUri": "http://127.0.0.1:9/sector"})
+def filled(value, placeholders):
+    """value with the ${...} placeholders of its strings (mapping keys too) filled in."""
+    if isinstance(value, str):
+        return string.Template(value).substitute(placeholders)
+    if isinstance(value, dict):
+        return {filled(k, placeholders): filled(v, placeholders) for k, v in value.items()}
+    if isinstance(value, list):
+        return [filled(v, placeholders) for v in value]
+    return value
 
 
 def corpus(keycloak, realm, tmp):
-    """(id, case) for every bad input; realm-dependent parts filled in here."""
+    """(id, case) for every bad input of the data file, with what depends on the server and the realm filled in."""
     cert = os.path.join(tmp, "client.pem")
     with open(cert, "w") as handle:
         handle.write("not a certificate\n")
-    plain_port = keycloak.url.split(":")[-1].split("/")[0]
-    cases = {
-        # -- confidential_client: refused locally, before any request ---------------------------------------------
-        "conf-client-id-too-long": conf("client_id: 'xxxxxxxxxxxxxxxxxxxx...' is 256 characters long; Keycloak stores at most 255", client_id=LONG),
-        "conf-name-too-long": conf("name: ", name=LONG),
-        "conf-description-too-long": conf("description: ", description=LONG),
-        "conf-root-url-too-long": conf("root_url: ", root_url="https://a.example/" + LONG),
-        "conf-home-url-too-long": conf("home_url: ", home_url="https://a.example/" + LONG),
-        "conf-redirect-too-long": conf("redirect_uris: ", preset="web", redirect_uris=["https://a.example/" + LONG]),
-        "conf-origin-too-long": conf("web_origins: ", preset="web", web_origins=["https://a" + LONG + ".example"]),
-        "conf-attribute-name-too-long": conf("attributes (a name)", attributes={LONG: "x"}),
-        "conf-redirect-javascript": conf("uses the javascript: scheme", preset="web", redirect_uris=["javascript:alert(1)"]),
-        "conf-redirect-javascript-upper": conf("uses the javascript: scheme", preset="web", redirect_uris=["JavaScript:alert(1)"]),
-        "conf-redirect-data": conf("uses the data: scheme", preset="web", redirect_uris=["data:text/html,x"]),
-        "conf-root-url-javascript": conf("root_url: 'javascript:void(0)' uses the javascript: scheme", root_url="javascript:void(0)"),
-        "conf-home-url-javascript": conf("home_url: 'javascript:x' uses the javascript: scheme", home_url="javascript:x"),
-        "conf-post-logout-javascript": conf("post_logout_redirect_uris: ", preset="web", post_logout_redirect_uris=["javascript:x"]),
-        "conf-redirect-fragment": conf("has a URL fragment", preset="web", redirect_uris=["https://a.example/cb#x"]),
-        "conf-redirect-space": conf("contains a space", preset="web", redirect_uris=["https://a.example/c b"]),
-        "conf-root-url-ftp": conf("root_url: 'ftp://a.example' is not an absolute http(s) URL", root_url="ftp://a.example"),
-        "conf-origin-ftp": conf("web_origins: 'ftp://a.example' is not an absolute http(s) URL", web_origins=["ftp://a.example"]),
-        "conf-root-url-no-host": conf("has no host", root_url="https://"),
-        "conf-mapper-without-name": conf("protocol_mappers[0] needs a name", protocol_mappers=[{"protocolMapper": "oidc-audience-mapper"}]),
-        "conf-mapper-not-a-dict": conf("protocol_mappers", protocol_mappers=["audience"]),
-        "conf-mapper-config-not-a-dict": conf("protocol_mappers[0].config must be a dict",
-                                              protocol_mappers=[{"name": "a", "protocolMapper": "oidc-audience-mapper", "config": "x"}]),
-        "conf-mapper-name-too-long": conf("protocol_mappers[0].name", protocol_mappers=[{"name": LONG, "protocolMapper": "oidc-audience-mapper"}]),
-        "conf-mapper-duplicate-name": conf("the name 'aud' is used twice",
-                                           protocol_mappers=[{"name": "aud", "protocolMapper": "oidc-audience-mapper"}] * 2),
-        "conf-mapper-unknown-type": conf("Keycloak has no protocol mapper type 'oidc-no-such-mapper'",
-                                         protocol_mappers=[{"name": "a", "protocolMapper": "oidc-no-such-mapper"}]),
-        "conf-scope-default-and-optional": conf("client scope 'email' is listed as both default and optional",
-                                                default_client_scopes=["email"], optional_client_scopes=["email"]),
-        "conf-roles-without-service-account": conf("need service_accounts: true", service_account_realm_roles=["offline_access"]),
-        "conf-service-preset-without-service-account": conf("conflicts with service_accounts: false", preset="service", service_accounts=False),
-        "conf-authz-without-service-account": conf("authorization_services: true needs service_accounts",
-                                                   authorization_services=True, service_accounts=False),
-        "conf-client-roles-not-a-list": conf("service_account_client_roles['realm-management'] must be a list",
-                                             preset="service", service_account_client_roles={"realm-management": "view-users"}),
-        "conf-attribute-conflict": conf("conflicts with option post_logout_redirect_uris",
-                                        attributes={"post.logout.redirect.uris": "https://a.example"},
-                                        post_logout_redirect_uris=["https://b.example"]),
-        "conf-blank-client-id": conf("must not be blank or start/end with spaces", client_id=" padded"),
-        "conf-bad-preset": conf("value of preset must be one of", preset="spa"),
-        "conf-bad-state": conf("value of state must be one of", state="gone"),
-        "conf-bad-bool": conf("enabled", enabled="perhaps"),
-        "conf-empty-clients": module("confidential_client", dict(clients=[]), "clients is empty"),
-        "conf-duplicate-clients": module("confidential_client", dict(clients=["dup", "dup"]),
-                                         "clients[1]: client_id 'dup' is already declared by clients[0]"),
-        "conf-id-and-clients": module("confidential_client", dict(client_id="a", clients=["b"]), "mutually exclusive"),
-        "conf-neither-id-nor-clients": module("confidential_client", dict(preset="service"), "one of the following is required"),
-        "conf-item-wrong-type": module("confidential_client", dict(clients=[123]), "clients[0]: expected a client id or a dict"),
-        "conf-item-unknown-option": module("confidential_client", dict(clients=[{"client_id": "a", "colour": "red"}]), "colour"),
-        "conf-item-without-client-id": module("confidential_client", dict(clients=[{"name": "a"}]), "clients[0]: client_id is required"),
-        "conf-second-item-too-long": module("confidential_client", dict(clients=["good-first", {"client_id": "b", "description": LONG}]),
-                                            "clients[1] (client 'b'): description: "),
-        # -- confidential_client: refused from reads, before the first write ---------------------------------------
-        "conf-unknown-default-scope": conf("default_client_scopes: client scope 'no-such-scope' does not exist",
-                                           default_client_scopes=["no-such-scope"]),
-        "conf-unknown-optional-scope": conf("optional_client_scopes: client scope 'no-such-scope' does not exist",
-                                            optional_client_scopes=["no-such-scope"]),
-        "conf-unknown-realm-role": conf("role 'no-such-role' does not exist", preset="service",
-                                        service_account_realm_roles=["no-such-role"]),
-        "conf-unknown-role-client": conf("client 'no-such-client' does not exist", preset="service",
-                                         service_account_client_roles={"no-such-client": ["x"]}),
-        "conf-unknown-client-role": conf("client 'realm-management' has no role 'no-such-role'", preset="service",
-                                         service_account_client_roles={"realm-management": ["no-such-role"]}),
-        "conf-unknown-realm": module("confidential_client", dict(realm="no-such-realm", client_id="a"),
-                                     "Realm 'no-such-realm' does not exist"),
-        "conf-good-then-unknown-scope": module("confidential_client", dict(
-            clients=["good-first", {"client_id": "second", "default_client_scopes": ["no-such-scope"]}]),
-            "clients[1] (client 'second'): default_client_scopes: client scope 'no-such-scope' does not exist"),
-        # -- confidential_client: refused by Keycloak only, after earlier writes: rolled back -----------------------
-        "rollback-created-client": module("confidential_client", dict(clients=[
-            "rollback-first", {"client_id": "seed-conf", "preset": "service", "protocol_mappers": [PAIRWISE_UNREACHABLE]}]),
-            "earlier writes were rolled back"),
-        "rollback-updated-client": module("confidential_client", dict(
-            client_id="seed-conf", preset="service", description="changed, then restored",
-            default_client_scopes=["email"], protocol_mappers=[PAIRWISE_UNREACHABLE]),
-            "earlier writes were rolled back"),
-        # -- confidential_client: authorization, refused locally or from reads, before any write ------------------
-        "authz-policy-type": conf("policy 'p': unknown policy type 'sorcery'",
-                                  authorization=dict(policies=[dict(name="p", type="sorcery")])),
-        "authz-foreign-option": conf("policy 'p' of type group takes groups, extend_children, not roles",
-                                     authorization=dict(policies=[dict(name="p", type="group", groups=["/g"],
-                                                                       roles=["r"])])),
-        "authz-time-range": conf("policy 'late': hour is 24; it takes 0 to 23",
-                                 authorization=dict(policies=[dict(name="late", type="time", hour=24)])),
-        "authz-time-format": conf("policy 'soon': not_before 'tomorrow' is not a time",
-                                  authorization=dict(policies=[dict(name="soon", type="time", not_before="tomorrow")])),
-        "authz-bad-exclusive": conf("authorization.exclusive: 'everything' is neither true, false nor a list",
-                                    authorization=dict(exclusive="everything")),
-        "authz-bad-scope-item": conf("authorization.scopes[0]: expected a scope name",
-                                     authorization=dict(scopes=[{"name": "a", "colour": "red"}])),
-        "authz-resource-permission-scopes": conf("permission 'p' of type resource grants whole resources and takes no "
-                                                 "scopes", authorization=dict(permissions=[dict(
-                                                     name="p", type="resource", resources=["r"], scopes=["s"],
-                                                     policies=["q"])])),
-        "authz-unknown-group": seed_rs("policy 'g': group '/no-such-group' does not exist",
-                                       policies=[dict(name="g", type="group", groups=["/no-such-group"])]),
-        "authz-unknown-user": seed_rs("policy 'u': user 'no-such-user' does not exist",
-                                      policies=[dict(name="u", type="user", users=["no-such-user"])]),
-        "authz-unknown-policy": seed_rs("policy 'a': unknown policy 'no-such-policy'",
-                                        policies=[dict(name="a", type="aggregate", policies=["no-such-policy"])]),
-        "authz-aggregate-cycle": seed_rs("aggregate policies form a cycle: a -> b -> a",
-                                         policies=[dict(name="a", type="aggregate", policies=["b"]),
-                                                   dict(name="b", type="aggregate", policies=["a", "seed-policy"])]),
-        "authz-type-change": seed_rs("policy 'seed-policy' is of type client in Keycloak, declared user",
-                                     policies=[dict(name="seed-policy", type="user", users=["view-only"])]),
-        "authz-removed-but-named": seed_rs("policy 'seed-policy' would be removed, but permission 'seed-permission'",
-                                           policies=[dict(name="seed-policy", state="absent")]),
-        "authz-exclusive-removes-named": seed_rs("permission 'p': policy 'seed-policy' is removed (not declared under "
-                                                 "exclusive policies)", exclusive=["policies"], permissions=[dict(
-                                                     name="p", type="resource", resources=["seed-doc"],
-                                                     policies=["seed-policy"])]),
-        "authz-view-only": module("confidential_client", dict(client_id="seed-rs", authorization=dict(scopes=["more"])),
-                                  "lacks the 'manage-clients' role", connection=as_user("view-only", realm)),
-        # -- public_client -------------------------------------------------------------------------------------------
-        "pub-wildcard-redirect": pub("wildcard '*'", redirect_uris=["*"]),
-        "pub-plain-http-redirect": pub("plain http to a non-loopback host", redirect_uris=["http://app.example/cb"]),
-        "pub-wildcard-origin": pub("web_origins: '*'", web_origins=["*"], **SPA),
-        "pub-cli-with-redirects": pub("preset 'cli' uses the device grant", preset="cli", redirect_uris=["https://a.example/cb"]),
-        "pub-javascript-redirect": pub("uses the javascript: scheme", redirect_uris=["javascript:alert(1)"]),
-        "pub-data-post-logout": pub("post_logout_redirect_uris: ", post_logout_redirect_uris=["data:text/html,x"], **SPA),
-        "pub-bad-pkce": pub("value of pkce_method must be one of", pkce_method="plain", **SPA),
-        "pub-client-id-too-long": pub("Keycloak stores at most 255", client_id=LONG, **SPA),
-        "pub-unknown-mapper": pub("no protocol mapper type 'no-such'", protocol_mappers=[{"name": "m", "protocolMapper": "no-such"}], **SPA),
-        "pub-pkce-attribute-conflict": pub("conflicts with option pkce_method",
-                                           attributes={"pkce.code.challenge.method": "plain"}, pkce_method="S256", **SPA),
-        "pub-unknown-scope": pub("client scope 'no-such-scope' does not exist", default_client_scopes=["no-such-scope"], **SPA),
-        "pub-secret-option": pub("secret", secret="not-for-public", **SPA),
-        # -- client_scope ----------------------------------------------------------------------------------------------
-        "scope-name-with-space": scope("name: 'bad name' is not a valid scope name", name="bad name"),
-        "scope-name-non-ascii": scope("is not a valid scope name", name="kandidaten:lesen:\u00e9"),
-        "scope-name-too-long": scope("Keycloak stores at most 255", name=LONG),
-        "scope-description-too-long": scope("description: 256 characters; Keycloak stores at most 255", description=LONG),
-        "scope-attribute-too-long": scope("at most 2048", consent_screen_text="x" * 2049),
-        "scope-attribute-conflict": scope("conflicts with option include_in_token_scope",
-                                          include_in_token_scope=True, attributes={"include.in.token.scope": "false"}),
-        "scope-bad-protocol": scope("value of protocol must be one of", protocol="oauth"),
-        "scope-bad-realm-default": scope("value of realm_default must be one of", realm_default="maybe"),
-        "scope-mapper-unknown-type": scope("unknown type 'aud'", protocol_mappers=[{"name": "a", "type": "aud"}]),
-        "scope-mapper-type-and-id": scope("give exactly one of type", protocol_mappers=[
-            {"name": "a", "type": "audience", "protocol_mapper": "oidc-audience-mapper", "client_audience": "x"}]),
-        "scope-audience-without-audience": scope("type 'audience' needs client_audience or custom_audience",
-                                                 protocol_mappers=[{"name": "a", "type": "audience"}]),
-        "scope-mapper-foreign-option": scope("type 'audience' has no option 'claim_name'", protocol_mappers=[
-            {"name": "a", "type": "audience", "client_audience": "x", "claim_name": "y"}]),
-        "scope-mapper-duplicate-name": scope("the name 'a' is used twice",
-                                             protocol_mappers=[{"name": "a", "type": "audience", "client_audience": "x"}] * 2),
-        "scope-saml-friendly-mapper": scope("is an OpenID Connect mapper", protocol="saml",
-                                            protocol_mappers=[{"name": "a", "type": "audience", "client_audience": "x"}]),
-        "scope-unknown-mapper-id": scope("Keycloak has no openid-connect protocol mapper type 'oidc-no-such-mapper'",
-                                         protocol_mappers=[{"name": "a", "protocol_mapper": "oidc-no-such-mapper"}]),
-        "scope-empty-scopes": module("client_scope", dict(scopes=[]), "scopes is empty"),
-        "scope-duplicate-scopes": module("client_scope", dict(scopes=["dup", "dup"]),
-                                         "scopes[1]: name 'dup' is already declared by scopes[0]"),
-        "scope-name-and-scopes": module("client_scope", dict(name="a", scopes=["b"]), "mutually exclusive"),
-        "scope-good-then-bad": module("client_scope", dict(scopes=["good:first", {"name": "second", "protocol_mappers": [
-            {"name": "a", "protocol_mapper": "oidc-no-such-mapper"}]}]),
-            "scopes[1] (scope 'second'): protocol_mappers[0]: Keycloak has no"),
-        "scope-unknown-realm": module("client_scope", dict(realm="no-such-realm", name="a"), "Realm 'no-such-realm' does not exist"),
-        "scope-rights-query-only": module("client_scope", dict(name="new:scope"), "lacks the 'view-clients' role",
-                                          connection=as_user("query-only", realm)),
-        "scope-rights-view-only": module("client_scope", dict(name="email", description="changed"),
-                                         "lacks the 'manage-clients' role", connection=as_user("view-only", realm)),
-        "scope-rights-realm-manager-default": module("client_scope", dict(name="email", realm_default="optional"),
-                                                     "lacks the 'manage-clients' role", connection=as_user("realm-manager", realm)),
-        # -- client_secret -------------------------------------------------------------------------------------------
-        "secret-unknown-client": module("client_secret", dict(client_id="no-such-client"), "client 'no-such-client': no such client"),
-        "secret-public-client": module("client_secret", dict(client_id="seed-pub"), "public clients have no secret"),
-        "secret-bad-max-age": module("client_secret", dict(client_id="seed-conf", max_age="soon"), "max_age: expected"),
-        "secret-zero-max-age": module("client_secret", dict(client_id="seed-conf", max_age=0), "max_age: expected a positive"),
-        "secret-negative-max-age": module("client_secret", dict(client_id="seed-conf", max_age=-5), "max_age: expected a positive"),
-        "secret-huge-grace": module("client_secret", dict(client_id="seed-conf", grace_period="99999999999d"),
-                                    "grace_period: '99999999999d' is 8639999999913600 seconds, more than Keycloak's limit"),
-        "secret-huge-expiration": module("client_secret", dict(client_id="seed-conf", grace_period="1d",
-                                                               secret_expiration="99999999999d"), "secret_expiration: "),
-        "secret-grace-not-shorter": module("client_secret", dict(client_id="seed-conf", grace_period="2d", secret_expiration="1d"),
-                                           "grace_period (2d) must be shorter than secret_expiration (1d)"),
-        "secret-expiration-without-grace": module("client_secret", dict(client_id="seed-conf", secret_expiration="30d"),
-                                                  "grace_period"),
-        "secret-retired-with-max-age": module("client_secret", dict(client_id="seed-conf", state="retired", max_age="1d"),
-                                              "apply to state=regenerated"),
-        "secret-second-client-unknown": module("client_secret", dict(clients=["seed-conf", "no-such-client"]),
-                                               "clients[1] (client 'no-such-client'): no such client"),
-        # -- client_secret_info ----------------------------------------------------------------------------------------
-        "info-unknown-client": module("client_secret_info", dict(client_id="no-such-client"), "no such client"),
-        "info-public-client": module("client_secret_info", dict(client_id="seed-pub"), "public clients have no secret"),
-        "info-empty-clients": module("client_secret_info", dict(clients=[]), "clients is empty"),
-        # -- initial_access_token --------------------------------------------------------------------------------------
-        "iat-count-zero": module("initial_access_token", dict(state="present", count=0), "count must be at least 1"),
-        "iat-count-huge": module("initial_access_token", dict(state="present", count=2 ** 31), "count must be at most"),
-        "iat-huge-expiration": module("initial_access_token", dict(state="present", expiration="99999999999d"),
-                                      "expiration: "),
-        "iat-bad-expiration": module("initial_access_token", dict(state="present", expiration="later"), "expiration: expected"),
-        "iat-absent-without-selector": module("initial_access_token", dict(state="absent"), "state=absent needs id"),
-        "iat-unknown-realm": module("initial_access_token", dict(realm="no-such-realm", state="present"),
-                                    "Realm 'no-such-realm' does not exist"),
-        # -- connection --------------------------------------------------------------------------------------------------
-        "conn-missing-ca-path": module("confidential_client", dict(client_id="a", ca_path="/nonexistent/ca.pem"),
-                                       "ca_path (or KEYCLOAK_CA_PATH): file '/nonexistent/ca.pem' does not exist"),
-        "conn-missing-client-cert": module("client_secret_info", dict(client_id="a", client_cert="/nonexistent/cert.pem"),
-                                           "client_cert (or KEYCLOAK_CLIENT_CERT): file '/nonexistent/cert.pem' does not exist"),
-        "conn-missing-client-key": module("client_secret", dict(client_id="a", client_cert=cert, client_key="/nonexistent/key.pem"),
-                                          "client_key (or KEYCLOAK_CLIENT_KEY): file '/nonexistent/key.pem' does not exist"),
-        "conn-key-without-cert": module("initial_access_token", dict(client_key=cert), "client_key is set without client_cert"),
-        "conn-https-to-http-port": module("confidential_client", dict(client_id="a"), "the port serves http, not https",
-                                          connection=dict(auth_keycloak_url="https://127.0.0.1:%s" % plain_port)),
-        "conn-wrong-path-prefix": module("confidential_client", dict(client_id="a"), "the URL path is wrong",
-                                         connection=dict(auth_keycloak_url=keycloak.url + "/wrongprefix")),
-        "conn-unknown-auth-realm": module("public_client", dict(client_id="a", **SPA), "Realm 'no-such-realm' (auth_realm) does not exist",
-                                          connection=dict(auth_realm="no-such-realm")),
-        "conn-bad-password": module("public_client", dict(client_id="a", **SPA), "check the credentials",
-                                    connection=dict(auth_password="wrong-password")),
-        "conn-unreachable": module("client_secret", dict(client_id="a"), "Cannot reach Keycloak at",
-                                   connection=dict(auth_keycloak_url="http://127.0.0.1:%d" % free_port())),
-        "conn-not-a-url": module("client_secret_info", dict(client_id="a"), "is not an http(s) URL",
-                                 connection=dict(auth_keycloak_url="sso.example.com")),
-        # -- rights: refused before the first write, never "absent" for a hidden client ------------------------------------
-        "rights-query-only-absent": module("confidential_client", dict(client_id="seed-conf", state="absent"),
-                                           "lacks the 'view-clients' role", connection=as_user("query-only", realm)),
-        "rights-query-only-create": module("confidential_client", dict(client_id="new-conf", default_client_scopes=["profile"]),
-                                           "lacks the 'view-clients' role", connection=as_user("query-only", realm)),
-        "rights-query-only-info": module("client_secret_info", dict(client_id="seed-conf"), "lacks the 'view-clients' role",
-                                         connection=as_user("query-only", realm)),
-        "rights-create-only-token": module("initial_access_token", dict(state="present"), "lacks the 'manage-clients' role",
-                                           connection=as_user("create-only", realm)),
-        "rights-view-only-update": module("confidential_client", dict(client_id="seed-conf", description="changed"),
-                                          "lacks the 'manage-clients' role", connection=as_user("view-only", realm)),
-        "rights-view-only-regenerate": module("client_secret", dict(client_id="seed-conf"), "lacks the 'manage-clients' role",
-                                              connection=as_user("view-only", realm)),
-        "rights-manager-grants-unheld-role": module("confidential_client", dict(
-            client_id="new-conf", preset="service", service_account_client_roles={"realm-management": ["view-events"]}),
-            "lacks the 'view-events' role of realm-management", connection=as_user("manager", realm)),
-        "rights-manager-unheld-grant-second-item": module("confidential_client", dict(clients=[
-            "good-first", {"client_id": "second", "preset": "service", "service_account_client_roles": {"realm-management": ["realm-admin"]}}]),
-            "lacks the 'realm-admin' role", connection=as_user("manager", realm)),
-        # -- lookup ------------------------------------------------------------------------------------------------------
-        "lookup-missing-ca-path": lookup(["seed-conf"], "client_secret lookup: ca_path (or KEYCLOAK_CA_PATH): file '/nonexistent/ca.pem'",
-                                         ca_path="/nonexistent/ca.pem"),
-        "lookup-missing-client-cert": lookup(["seed-conf"], "client_cert (or KEYCLOAK_CLIENT_CERT)", client_cert="/nonexistent/c.pem"),
-        "lookup-unknown-client": lookup(["seed-conf", "no-such-client"], "client 'no-such-client': no such client"),
-        "lookup-public-client": lookup(["seed-pub"], "public clients have no secret"),
-        "lookup-wrong-prefix": lookup(["seed-conf"], "the URL path is wrong", auth_keycloak_url=keycloak.url + "/wrongprefix"),
-        "lookup-bad-password": lookup(["seed-conf"], "check the credentials", auth_password="wrong-password"),
-        "lookup-query-only": lookup(["seed-conf"], "lacks the 'view-clients' role", **as_user("query-only", realm)),
-        "lookup-https-to-http-port": lookup(["seed-conf"], "the port serves http, not https",
-                                            auth_keycloak_url="https://127.0.0.1:%s" % plain_port),
-        # -- provision role: every kind validated before any is written ------------------------------------------------
-        "role-bad-public-after-confidential": role([{"client_id": "role-conf", "preset": "service"},
-                                                    {"client_id": "role-pub", "kind": "public", "redirect_uris": ["*"]}],
-                                                   "wildcard '*'"),
-        "role-unknown-scope-in-public": role([{"client_id": "role-conf", "preset": "service"},
-                                              {"client_id": "role-pub", "kind": "public", "preset": "spa",
-                                               "redirect_uris": ["https://a.example/cb"], "default_client_scopes": ["no-such-scope"]}],
-                                             "client scope 'no-such-scope' does not exist"),
-        "role-server-down": role([{"client_id": "role-conf", "preset": "service"}], "Cannot reach Keycloak at",
-                                 connection=dict(auth_keycloak_url="http://127.0.0.1:%d" % free_port())),
-        # Past validation, refused by Keycloak in the task that runs under no_log: the reason still shows.
-        "role-refused-under-no-log": role([{"client_id": "role-conf", "preset": "service",
-                                            "protocol_mappers": [PAIRWISE_UNREACHABLE]}],
-                                          "Failed to get redirect URIs from the Sector Identifier URI"),
-        "role-scope-then-bad-client": role([{"client_id": "role-pub", "kind": "public", "redirect_uris": ["*"]}],
-                                           "wildcard '*'", scopes=[{"name": "role:scope", "realm_default": "optional"}]),
-        "role-bad-scope": role([{"client_id": "role-conf", "preset": "service", "optional_client_scopes": ["role:scope"]}],
-                               "scopes[0] (scope 'role:scope'): protocol_mappers[0]",
-                               scopes=[{"name": "role:scope", "protocol_mappers": [{"name": "a", "type": "audience"}]}]),
-        "role-client-names-unknown-scope": role([{"client_id": "role-conf", "preset": "service",
-                                                  "optional_client_scopes": ["role:scope", "no-such-scope"]}],
-                                                "client scope 'no-such-scope' does not exist",
-                                                scopes=[{"name": "role:scope"}]),
-        "role-unheld-grant": role([{"client_id": "role-conf", "preset": "service",
-                                    "service_account_client_roles": {"realm-management": ["view-events"]}}],
-                                  "lacks the 'view-events' role", connection=as_user("manager", realm)),
-    }
-    return cases
+    placeholders = dict(long="x" * 256, long_attribute="x" * 2049, keycloak_url=keycloak.url,
+                        plain_port=keycloak.url.split(":")[-1].split("/")[0], free_port=free_port(), bad_cert=cert)
+    with open(CORPUS_FILE) as handle:
+        cases = yaml.safe_load(handle)["cases"]
+    return {name: case_of(name, filled(spec, placeholders), realm) for name, spec in cases.items()}
 
 
 def task_of(name, case, realm):
