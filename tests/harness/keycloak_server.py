@@ -155,11 +155,16 @@ class KeycloakServer:
 
     # -- constructors ------------------------------------------------------
 
+    @staticmethod
+    def external_named() -> bool:
+        """Whether KEYCLOAK_URL/USER/PASSWORD name an external server (all set)."""
+        return all(os.environ.get(k) for k in ("KEYCLOAK_URL", "KEYCLOAK_USER", "KEYCLOAK_PASSWORD"))
+
     @classmethod
     def external_from_env(cls) -> "KeycloakServer | None":
         """The server described by KEYCLOAK_URL/USER/PASSWORD[/REALM], if all are set."""
         env = os.environ
-        if not all(env.get(k) for k in ("KEYCLOAK_URL", "KEYCLOAK_USER", "KEYCLOAK_PASSWORD")):
+        if not cls.external_named():
             return None
         server = cls(
             url=env["KEYCLOAK_URL"].rstrip("/"),

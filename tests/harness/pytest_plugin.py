@@ -12,7 +12,8 @@ Session fixtures (each started on first use, shared, stopped at session end):
                         certificate of its CA (``client_auth="required"``; ``requests_cert`` for requests)
 * ``keycloak_prefixed`` served under ``/auth`` (``url`` ends with ``/auth``)
 * ``keycloak_line``     module scope, parametrized indirectly with a version of KEYCLOAK_LINES: that line's
-                        server, started once per test module and line (the previous one is stopped first);
+                        server, started once per test module and line (the previous one is stopped when its
+                        tests are done; the next one may already be starting in the background);
                         for KEYCLOAK_VERSION the ``keycloak`` fixture's server. Other lines are skipped when
                         KEYCLOAK_URL names an external server
 * ``keycloak_production`` (module scope) two production-mode nodes on PostgreSQL behind an HAProxy
@@ -30,6 +31,10 @@ Function fixtures:
 * ``counting_proxy``       a fresh CountingProxy in front of ``keycloak``
 * ``make_counting_proxy``  ``make_counting_proxy(server)`` for one in front of another server
 
+The servers of ``keycloak_tls``, ``keycloak_mtls``, ``keycloak_prefixed`` and ``keycloak_line`` that the selected
+tests use are started in the background once ``keycloak`` is up, in the order the tests will ask for them, at most
+two ahead (``prefetch.py``): their starts overlap the tests before them.
+
 Fixtures never create realms; tests do.  If a local server cannot be had at all
 (no Java 21+, distribution not downloadable) the fixtures skip, unless
 KEYCLOAK_REQUIRED=1 is set (CI), where they fail.
@@ -37,6 +42,7 @@ KEYCLOAK_REQUIRED=1 is set (CI), where they fail.
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import threading
@@ -46,9 +52,17 @@ import pytest
 from .counting_proxy import CountingProxy
 from .keycloak_server import KEYCLOAK_VERSION, HarnessUnavailable, KeycloakServer
 from .kube_server import KubeServer, KubeUnavailable
+from .prefetch import Prefetch
 from .vault_server import VaultServer, VaultUnavailable
 
 _servers: list[tuple[str, KeycloakServer]] = []  # (label, server) for the terminal summary
+_prefetch = Prefetch()
+# The session fixtures' own servers: fixture -> (label, arguments of KeycloakServer.start).
+SESSION_SERVERS = {
+    "keycloak_tls": ("tls", dict(tls=True, client_auth="request")),
+    "keycloak_mtls": ("mtls", dict(tls=True, client_auth="required")),
+    "keycloak_prefixed": ("prefixed", dict(relative_path="/auth")),
+}
 
 
 def _sigterm_as_interrupt(signum, frame):
@@ -57,17 +71,43 @@ def _sigterm_as_interrupt(signum, frame):
     raise KeyboardInterrupt(f"signal {signum}")
 
 
+def _server_key(kwargs: dict) -> tuple:
+    return tuple(sorted(kwargs.items()))
+
+
 def _start(label: str, server_class: type = KeycloakServer, **kwargs) -> KeycloakServer:
     if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
         signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
     try:
-        server = server_class.start(**kwargs)
+        server = _prefetch.take(_server_key(kwargs)) if server_class is KeycloakServer else None
+        if server is None:
+            server = server_class.start(**kwargs)
     except HarnessUnavailable as exc:
         if os.environ.get("KEYCLOAK_REQUIRED", "") not in ("", "0"):
             pytest.fail(f"keycloak {label}: {exc}", pytrace=False)
         pytest.skip(f"keycloak {label} unavailable: {exc}")
     _servers.append((label, server))
+    _prefetch.begin()  # the first server is up: the others start beside the tests
     return server
+
+
+@pytest.hookimpl(trylast=True)  # after pytest has put the tests in their order
+def pytest_collection_modifyitems(items):
+    """The servers the selected tests will ask for, first used first, for the background starts."""
+    planned = []
+    lines_started_here = not KeycloakServer.external_named()
+    for item in items:
+        for name in item.fixturenames:
+            if name in SESSION_SERVERS:
+                planned.append(SESSION_SERVERS[name][1])
+        version = getattr(item, "callspec", None) and item.callspec.params.get("keycloak_line")
+        if version and version != KEYCLOAK_VERSION and lines_started_here:  # else skipped (keycloak_line)
+            planned.append(dict(version=version))
+    _prefetch.plan([(_server_key(kwargs), functools.partial(KeycloakServer.start, **kwargs)) for kwargs in planned])
+
+
+def pytest_sessionfinish():
+    _prefetch.stop()
 
 
 @pytest.fixture(scope="session")
@@ -75,28 +115,32 @@ def keycloak():
     external = KeycloakServer.external_from_env()
     if external is not None:
         _servers.append(("plain", external))
+        _prefetch.begin()
         yield external
         return
     with _start("plain") as server:
         yield server
 
 
+def _session_server(fixture: str):
+    label, kwargs = SESSION_SERVERS[fixture]
+    with _start(label, **kwargs) as server:
+        yield server
+
+
 @pytest.fixture(scope="session")
 def keycloak_tls():
-    with _start("tls", tls=True, client_auth="request") as server:
-        yield server
+    yield from _session_server("keycloak_tls")
 
 
 @pytest.fixture(scope="session")
 def keycloak_mtls():
-    with _start("mtls", tls=True, client_auth="required") as server:
-        yield server
+    yield from _session_server("keycloak_mtls")
 
 
 @pytest.fixture(scope="session")
 def keycloak_prefixed():
-    with _start("prefixed", relative_path="/auth") as server:
-        yield server
+    yield from _session_server("keycloak_prefixed")
 
 
 @pytest.fixture(scope="module")
