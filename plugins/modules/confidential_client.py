@@ -503,9 +503,20 @@ secret:
   returned: when O(return_secret=true), O(state=present) and not in check mode
   type: str
   sample: 9nYb2XsUqVbD0yV1d0mL6d8kJ3oQ7qTz
+secret_readable:
+  description:
+    - Whether reading the client's secret now (M(keycloak_ops.clients.client_secret_info)) gives the secret it has
+      after the task. False in check mode for a client that would be created, made confidential or given a new
+      secret.
+    - The provision role reads the secrets of these clients in a task of its own, so that this task returns no secret
+      and shows its diff.
+  returned: when O(client_id) is given and O(state=present)
+  type: bool
+  sample: true
+  version_added: 2.0.0
 clients:
   description: One result per client, in the order given, each with C(client_id), C(realm), C(id), C(changed),
-    C(state), C(end_state), C(grants) and (with O(return_secret=true)) C(secret).
+    C(state), C(end_state), C(grants), C(secret_readable) and (with O(return_secret=true)) C(secret).
   returned: always
   type: list
   elements: dict

@@ -71,6 +71,7 @@ class ClientTask(object):
 
     def __init__(self, module, kind):
         self.module = module
+        self.kind = kind
         self.return_secret = module.params.get('return_secret')
         self.reads = ClientReads(module.api)
         if module.check_mode:
@@ -118,7 +119,14 @@ class ClientTask(object):
             plan, result = plans[index], results[index]
             self.writer.grant_roles(plan)
             self.authorization.apply(plan, result)
-            if self.return_secret and result['state'] == 'present' and _secret_known(plan, self.module.check_mode):
+            if self.kind != 'confidential' or result['state'] != 'present':
+                return
+            known = _secret_known(plan, self.module.check_mode)
+            # Whether a read of the secret now (client_secret_info: the provision role's next task) gives the secret
+            # the task leaves: not in check mode for a client that would be created, made confidential or given a
+            # new secret.
+            result['secret_readable'] = known and not (self.module.check_mode and 'secret' in plan['changes'])
+            if self.return_secret and known:
                 result['secret'] = _secret_of(self.module.api, plan)
 
         def whole(index):
