@@ -18,7 +18,7 @@ description:
     deliver role predicts its destinations instead of failing; so is a result with C(secret_readable=false) (a
     client that would be made confidential or given a new secret).
   - Results of M(keycloak_ops.clients.client_secret_info) (C(client_id), C(realm), C(id), C(secret)) are taken too,
-    as the provision role does: its client task returns no secret, a read of its own does.
+    as the provision role does (its client task returns no secret, a read of its own does).
 author:
   - keycloak_ops maintainers (@keycloak-ops)
 positional: public_url

@@ -37,6 +37,9 @@ extends_documentation_fragment:
   - keycloak_ops.clients.keycloak.SERVER
   - keycloak_ops.clients.keycloak.PLUGINS
 notes:
+  - Roles of realm-management it needs in the realm (measured on Keycloak; docs/least-privilege.yml in the collection)
+    are, for clients, their secrets, client scopes (and the realm's default client scopes), initial access tokens and
+    registration access tokens, C(manage-clients).
   - Lookups run on the controller, so the C(KEYCLOAK_*) variables are read from the controller's environment.
 seealso:
   - module: keycloak_ops.clients.client_secret_info

@@ -156,7 +156,10 @@ class AuthorizationReconciler(object):
             found = self.api.get(admin_path(realm, 'users'), params={'username': username, 'exact': 'true'}) or []
             self._users[key] = next((u['id'] for u in found if u.get('username') == username), None)
         if self._users[key] is None:
-            raise InvalidAuthorization("policy '%s': user '%s' does not exist in realm '%s'" % (policy, username, realm))
+            # Keycloak lists no user to an identity holding query-users without view-users (measured on 26.7).
+            raise InvalidAuthorization("policy '%s': user '%s' does not exist in realm '%s' (or the identity lacks the "
+                                       "'view-users' role of realm-management, without which Keycloak lists no user)"
+                                       % (policy, username, realm))
         return self._users[key]
 
     def _resolved(self, ids):

@@ -148,6 +148,9 @@ options:
     type: bool
     default: false
 notes:
+  - Roles of realm-management it needs in the realm (measured on Keycloak; docs/least-privilege.yml in the collection)
+    are, for registration of a client on its host with an initial access token (the role C(self_register) mints it),
+    none.
   - Needs only Python on the host, neither python-keycloak nor requests. It speaks HTTP with Ansible's own
     C(ansible.module_utils.urls), and sends each request once.
   - Needs no admin credentials, and does not take the admin connection options of the other modules

@@ -71,8 +71,8 @@ options:
     description:
       - How long the previous secret stays valid after a rotation (the executor's C(rotated-expiration-period)).
       - When given, the module makes sure the realm has the client profile and client policy O(rotation_policy)
-        and that they cover the clients of the task, before any regeneration. This needs the C(manage-realm) role
-        and the C(client-secret-rotation) feature of Keycloak.
+        and that they cover the clients of the task, before any regeneration. This needs the
+        C(client-secret-rotation) feature of Keycloak, and the roles the notes name.
       - Seconds or a duration such as V(2d), shorter than O(secret_expiration).
     type: raw
   secret_expiration:
@@ -95,7 +95,10 @@ options:
     type: str
     default: keycloak-ops-secret-rotation
 notes:
-  - Needs the C(manage-clients) role of realm-management, and C(manage-realm) with O(grace_period).
+  - Roles of realm-management it needs in the realm (measured on Keycloak; docs/least-privilege.yml in the collection)
+    are, for clients, their secrets, client scopes (and the realm's default client scopes), initial access tokens and
+    registration access tokens, C(manage-clients); for graceful rotation, the previous secret valid for a grace period
+    (C(grace_period), the rotate role's default), C(manage-clients) and C(manage-realm).
   - Costs one token, the realm's listing (or a query per client in a realm of more than about six times as many
     clients), the realm's client policies with O(grace_period), and per changed client its writes and one read back.
     A run with nothing due sends no write.

@@ -37,7 +37,9 @@ attributes:
     support: none
 options: {}
 notes:
-  - Needs the C(manage-clients) role of realm-management in the realm of the clients.
+  - Roles of realm-management it needs in the realm (measured on Keycloak; docs/least-privilege.yml in the collection)
+    are, for clients, their secrets, client scopes (and the realm's default client scopes), initial access tokens and
+    registration access tokens, C(manage-clients).
   - Many clients cost one token and, in a realm of fewer than about six times as many clients, one listing request
     per 300 clients of the realm (the listing holds the secrets and rotated secrets); in a bigger realm an exact
     query per client, a few at a time. A secret Keycloak shows masked is read on its own, which then fails naming

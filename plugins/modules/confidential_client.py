@@ -74,10 +74,8 @@ options:
       - Removals come after every create and update, permissions first, then policies (an aggregate before the
         policies it combines), resources and scopes. An item that stays may not name an item that goes (Keycloak
         would drop the reference silently, or delete a permission left with no policy); the task fails instead.
-      - Needs the C(manage-clients) (or C(manage-authorization) with C(view-clients)) role of realm-management,
-        in check mode too, as Keycloak shows a resource server's items only to those; C(view-realm) to look up
-        the roles of role policies, C(view-users) for the groups of group policies and C(query-users) for the
-        users of user policies.
+      - Check mode needs the same roles of realm-management (in the notes), as Keycloak shows a resource server's
+        items only to those.
     type: dict
     version_added: 2.0.0
     suboptions:
@@ -304,8 +302,17 @@ options:
 notes:
   - Clients are found with the exact C(clientId) query of the admin API, or, when a task names many clients of a
     small realm, with the realm's paged listing, whichever costs fewer requests.
-  - Needs the C(manage-clients) role of realm-management in the realm, and C(manage-users) to grant
-    service-account roles.
+  - Roles of realm-management it needs in the realm (measured on Keycloak; docs/least-privilege.yml in the collection)
+    are, for clients, their secrets, client scopes (and the realm's default client scopes), initial access tokens and
+    registration access tokens, C(manage-clients); for realm roles granted to service accounts
+    (C(service_account_realm_roles)), C(manage-clients), C(manage-users) and C(view-realm); for roles of other clients
+    granted to service accounts (C(service_account_client_roles)), C(manage-clients) and C(manage-users); for roles of
+    realm-management itself granted to service accounts (C(service_account_client_roles)), C(manage-clients) and
+    C(manage-users), and each realm-management role it grants (or C(realm-admin), which holds them all); for a
+    client's authorization services, its scopes, resources, client policies and permissions (C(authorization)),
+    C(manage-clients) (or C(manage-authorization) and C(view-clients)); for role policies of authorization services,
+    C(manage-clients) and C(view-realm); for group and user policies of authorization services, C(manage-clients) and
+    C(view-users).
   - Keycloak evaluates the permissions of O(authorization) for a token, for example with the UMA grant
     (C(grant_type=urn:ietf:params:oauth:grant-type:uma-ticket), C(audience=<client_id>), C(response_mode=permissions)).
 seealso:

@@ -55,7 +55,9 @@ options:
       - Accept wildcard redirect URIs and web origins, and C(http) redirect URIs to non-loopback hosts.
     type: bool
 notes:
-  - Needs the C(manage-clients) role of realm-management in the realm.
+  - Roles of realm-management it needs in the realm (measured on Keycloak; docs/least-privilege.yml in the collection)
+    are, for clients, their secrets, client scopes (and the realm's default client scopes), initial access tokens and
+    registration access tokens, C(manage-clients).
 seealso:
   - module: keycloak_ops.clients.confidential_client
 """

@@ -25,6 +25,21 @@ def new_realm(server, prefix="t"):
     return name
 
 
+LIMITED_PASSWORD = "Limited-password-1"
+
+
+def limited_user(oracle, roles):
+    """A new user of the oracle's realm holding only these realm-management roles; its connection options."""
+    username = "limited-%s" % uuid.uuid4().hex[:8]
+    management = oracle.get_client_id("realm-management")
+    user_id = oracle.create_user({"username": username, "enabled": True, "firstName": "limited", "lastName": "user",
+                                  "email": username + "@example.com", "emailVerified": True,
+                                  "credentials": [{"type": "password", "value": LIMITED_PASSWORD, "temporary": False}]})
+    if roles:
+        oracle.assign_client_role(user_id, management, [oracle.get_client_role(management, r) for r in roles])
+    return dict(auth_realm=oracle.connection.realm_name, auth_username=username, auth_password=LIMITED_PASSWORD)
+
+
 @pytest.fixture(scope="module")
 def realm(keycloak):
     name = new_realm(keycloak)

@@ -106,8 +106,10 @@ def lookup(terms, expect, **options):
     return dict(kind="lookup", terms=terms, options=options, expect=expect)
 
 
-def role(clients, expect, connection=None, scopes=None):
-    return dict(kind="role", clients=clients, expect=expect, connection=connection or {}, scopes=scopes or [])
+def role(clients, expect, connection=None, scopes=None, name="provision", variables=None):
+    """The provision role with these clients and scopes, or another role (name) with its variables."""
+    return dict(kind="role", clients=clients, expect=expect, connection=connection or {}, scopes=scopes or [],
+                name=name, variables=variables)
 
 
 def as_user(name, realm):
@@ -435,9 +437,10 @@ def task_of(name, case, realm):
         steps = [{"name": name, "ansible.builtin.set_fact": {"looked_up": "{{ %s }}" % call}}]
     else:
         # Imported, so that module_defaults reach the role's tasks.
-        steps = [{"name": name, "ansible.builtin.import_role": {"name": "keycloak_ops.clients.provision"},
-                  "vars": {"provision_realm": realm, "provision_clients": case["clients"],
-                           "provision_client_scopes": case["scopes"]},
+        variables = case.get("variables") or {"provision_realm": realm, "provision_clients": case["clients"],
+                                               "provision_client_scopes": case["scopes"]}
+        steps = [{"name": name, "ansible.builtin.import_role": {"name": "keycloak_ops.clients." + case.get("name", "provision")},
+                  "vars": variables,
                   "module_defaults": {"group/keycloak_ops.clients.keycloak": case["connection"]} if case["connection"] else {}}]
     record_failure = {"ansible.builtin.set_fact": {
         "results": "{{ results | combine({%r: ansible_failed_result | combine({'failed': true})}) }}" % name}}
