@@ -28,14 +28,17 @@ def provision(tmp_path, realm, keycloak, counting_proxy):
     playbook.write_text(yaml.safe_dump([{
         "hosts": "localhost", "connection": "local", "gather_facts": False,
         "roles": [{"role": "keycloak_ops.clients.provision"}],
-        "post_tasks": [{"name": "The credentials handed on", "no_log": True, "keycloak_ops.clients.secret_file": {
+        "post_tasks": [{"name": "The credentials handed on", "no_log": True, "check_mode": False,
+                        "keycloak_ops.clients.secret_file": {
             "path": str(credentials), "content": "{{ provision_credentials | to_json }}", "mode": "0600"}}],
     }]))
     env = ansible_env(keycloak, KEYCLOAK_URL=counting_proxy.url)
 
-    def run(description, redirect, **options):
+    def run(description, redirect, spa_kind="public", **options):
         counting_proxy.reset()
-        extra = dict(provision_realm=realm, provision_clients=declaration(description, redirect))
+        clients = declaration(description, redirect)
+        clients[-1].update(kind=spa_kind, preset="spa" if spa_kind == "public" else "web")
+        extra = dict(provision_realm=realm, provision_clients=clients)
         completed = run_playbook(str(playbook), env, extra_vars=extra, **options)
         assert completed.rc == 0, completed.output[-4000:]
         return completed, json.loads(credentials.read_text())
@@ -79,3 +82,14 @@ def test_diff_shows_each_changed_client_and_no_secret(provision, oracle, countin
     for client_id, secret in secrets.items():
         assert secret not in output, client_id
     assert {k: v.get("client_secret") for k, v in credentials.items() if k in secrets} == secrets
+
+
+def test_check_mode_leaves_a_client_made_confidential_pending(provision, oracle, counting_proxy):
+    """Its secret exists only after a real run: the secret read leaves it out and delivery predicts it."""
+    provision("first", "https://spa.example/first/*")
+    preview, credentials = provision("first", "https://spa.example/first/*", spa_kind="confidential", check=True,
+                                     diff=True)
+    assert credentials["diff-spa"].get("pending") is True and "client_secret" not in credentials["diff-spa"]
+    assert re.search(r'^-\s+"publicClient": true,?$', preview.output, re.M), preview.output[-4000:]
+    assert counting_proxy.writes("admin") == 0
+    assert oracle.get_client(oracle.get_client_id("diff-spa"))["publicClient"] is True
