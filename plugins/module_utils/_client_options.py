@@ -69,6 +69,7 @@ PUBLIC_OPTIONS = dict(
 # A task-level option of both client modules: client scopes an earlier task of the same check-mode run would create
 # (client_scope's results), which count as existing in check mode only (_clients/reads.py, ClientReads.plan_scopes).
 PLANNED_SCOPES = dict(planned_client_scopes=dict(type='list', elements='raw'))
+PLANNED_CLIENTS = dict(planned_clients=dict(type='list', elements='raw'))
 
 # option name -> ClientRepresentation field, for plain fields.
 FIELD_OF_OPTION = dict(

@@ -299,6 +299,19 @@ options:
       - Run such a task with C(no_log=true) so the secret stays out of logs and output.
     type: bool
     default: false
+  planned_clients:
+    description:
+      - Clients that an earlier task of the same check-mode run would create or delete, so that this task's check
+        mode plans authorization policies naming them instead of failing on a client that does not exist yet (or
+        passing on one that the earlier task deletes).
+      - Each item is a client ID in O(realm), or a dict with C(client_id) and optionally C(realm) and C(state),
+        such as the items of O(keycloak_ops.clients.public_client#module:clients).
+      - Used in check mode only; outside it every client named must exist. The provision role passes its public
+        clients here, as it writes them before the confidential ones.
+      - A task-level option, not an option of an item of O(clients).
+    type: list
+    elements: raw
+    version_added: 2.1.0
 notes:
   - Clients are found with the exact C(clientId) query of the admin API, or, when a task names many clients of a
     small realm, with the realm's paged listing, whichever costs fewer requests.
@@ -520,7 +533,7 @@ secret_readable:
   returned: when O(client_id) is given and O(state=present)
   type: bool
   sample: true
-  version_added: 2.0.0
+  version_added: 2.1.0
 clients:
   description: One result per client, in the order given, each with C(client_id), C(realm), C(id), C(changed),
     C(state), C(end_state), C(grants), C(secret_readable) and (with O(return_secret=true)) C(secret).
@@ -532,14 +545,15 @@ clients:
 
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.run import run_client_module
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_options import (
-    CONFIDENTIAL_OPTIONS, PLANNED_SCOPES,
+    CONFIDENTIAL_OPTIONS, PLANNED_CLIENTS, PLANNED_SCOPES,
 )
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._module import KeycloakModule
 
 
 def main():
-    module = KeycloakModule(dict(PLANNED_SCOPES, return_secret=dict(type='bool', default=False)),
-                            item_options=CONFIDENTIAL_OPTIONS)
+    task_options: dict = dict(PLANNED_SCOPES, **PLANNED_CLIENTS)
+    task_options['return_secret'] = dict(type='bool', default=False)
+    module = KeycloakModule(task_options, item_options=CONFIDENTIAL_OPTIONS)
     run_client_module(module, 'confidential')
 
 

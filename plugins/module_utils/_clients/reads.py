@@ -51,6 +51,8 @@ class ClientReads(object):
         self.api = api
         self._scopes_by_realm = {}
         self._planned_scopes = {}
+        # (realm, client_id) -> 'present' or 'absent': what an earlier check-mode task would leave.
+        self.planned_clients = {}
         self._realm_defaults = {}
         self._roles = {}
         self._clients = {}
@@ -146,6 +148,15 @@ class ClientReads(object):
             else:
                 realm, name = default_realm, str(item)
             self._planned_scopes.setdefault(realm, set()).add(name)
+
+    def plan_clients(self, planned, default_realm):
+        """Count the clients an earlier check-mode task would create (or delete) as existing (or gone): only a
+        check-mode run may be told this, as its writes never need their ids."""
+        for item in planned or []:
+            item = item if isinstance(item, dict) else dict(client_id=item)
+            if item.get('client_id'):
+                key = (item.get('realm') or default_realm, str(item['client_id']))
+                self.planned_clients[key] = 'absent' if item.get('state') == 'absent' else 'present'
 
     def scope_ids(self, realm):
         if realm not in self._scopes_by_realm:

@@ -76,6 +76,7 @@ class ClientTask(object):
         self.reads = ClientReads(module.api)
         if module.check_mode:
             self.reads.plan_scopes(module.params.get('planned_client_scopes'), module.params.get('realm'))
+            self.reads.plan_clients(module.params.get('planned_clients'), module.params.get('realm'))
         self.planner = Planner(self.reads, kind)
         self.journal = Journal(module.api)
         self.writer = ClientWriter(self.planner, self.journal, check_mode=module.check_mode,
