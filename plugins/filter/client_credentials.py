@@ -44,15 +44,32 @@ options:
 """
 
 EXAMPLES = r"""
-- name: Credentials for delivery (never print them)
+- name: Backend services, their secrets returned for delivery
+  keycloak_ops.clients.confidential_client:
+    realm: apps
+    preset: service
+    clients: [billing-worker, report-job]
+    return_secret: true
+  register: provisioned
+  no_log: true
+
+- name: Credentials for delivery, keyed by client id (never print them)
   ansible.builtin.set_fact:
     credentials: "{{ provisioned.clients | keycloak_ops.clients.client_credentials('https://sso.example.com') }}"
   no_log: true
+
+- name: One client's credentials as the env file its consumer reads
+  keycloak_ops.clients.secret_file:
+    path: /etc/billing/oidc.env
+    content: "{{ credentials['billing-worker'] | keycloak_ops.clients.credentials_file('env') }}"
+    secrets: ["{{ credentials['billing-worker'].client_secret }}"]
 """
 
 RETURN = r"""
 _value:
-  description: Client id to credentials.
+  description:
+    - Client id to credentials. Hand one client's entry (C(credentials['billing-worker'])) to
+      P(keycloak_ops.clients.credentials_file#filter), or the whole dict to the deliver role.
   type: dict
 """
 

@@ -59,8 +59,8 @@ EXAMPLES = r"""
 - name: Several clients in one lookup (one token); query() returns a list
   ansible.builtin.set_fact:
     worker_secrets: "{{ query('keycloak_ops.clients.client_secret', 'billing-worker', 'report-job', realm='apps',
-                              auth_keycloak_url='https://sso.example.com', auth_client_id='ansible',
-                              auth_client_secret=vault_keycloak_ansible_secret) }}"
+                              auth_keycloak_url='https://sso.example.com', auth_realm='apps',
+                              auth_client_id='ansible', auth_client_secret=vault_keycloak_ansible_secret) }}"
   no_log: true
 """
 

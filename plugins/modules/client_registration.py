@@ -92,7 +92,8 @@ options:
   entity_descriptor:
     description:
       - The SAML 2.0 entity descriptor (C(md:EntityDescriptor) XML) of the service provider, for
-        O(provider=saml2-entity-descriptor), for example C({{ lookup('ansible.builtin.file', 'sp-metadata.xml') }}).
+        O(provider=saml2-entity-descriptor), for example the SP's metadata file read with the C(ansible.builtin.file)
+        lookup (see EXAMPLES).
       - Sent only to register the client; once O(credentials_file) exists the registered client is converged with
         O(metadata) instead (the provider cannot update), so a changed descriptor is not sent again.
       - Give the SP's signing certificate in it (C(md:KeyDescriptor use="signing")), as SP metadata usually does;

@@ -125,12 +125,12 @@ EXAMPLES = r"""
   no_log: true
 
 - name: Deliver the new secret (the consumer switches while the previous one still works)
-  ansible.builtin.copy:
-    dest: /etc/billing/client-secret
+  keycloak_ops.clients.secret_file:
+    path: /etc/billing/client-secret
     content: "{{ rotation.secret }}"
+    secrets: ["{{ rotation.secret }}"]
     mode: "0400"
   when: rotation.action == 'regenerated'
-  no_log: true
 
 - name: Once every consumer uses the new secret, stop accepting the previous one
   keycloak_ops.clients.client_secret:

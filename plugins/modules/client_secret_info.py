@@ -52,9 +52,10 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: Read the secret of a service client (never print it)
+- name: Read the secret of a service client (never print it), as a service account of the apps realm
   keycloak_ops.clients.client_secret_info:
     auth_keycloak_url: https://sso.example.com
+    auth_realm: apps
     auth_client_id: ansible
     auth_client_secret: "{{ vault_keycloak_ansible_secret }}"
     realm: apps
@@ -62,13 +63,13 @@ EXAMPLES = r"""
   register: billing
   no_log: true
 
-- name: Hand it to the application host, readable by the service only
-  ansible.builtin.copy:
-    dest: /etc/billing/client-secret
+- name: Hand it to the application host, readable by the service only (born with its owner and mode)
+  keycloak_ops.clients.secret_file:
+    path: /etc/billing/client-secret
     content: "{{ billing.secret }}"
+    secrets: ["{{ billing.secret }}"]
     owner: billing
     mode: "0400"
-  no_log: true
 
 - name: Many clients, one token
   keycloak_ops.clients.client_secret_info:

@@ -336,6 +336,7 @@ EXAMPLES = r"""
 - name: A backend service using the client-credentials grant, with realm-management roles
   keycloak_ops.clients.confidential_client:
     auth_keycloak_url: https://sso.example.com
+    auth_realm: apps
     auth_client_id: ansible
     auth_client_secret: "{{ vault_keycloak_ansible_secret }}"
     realm: apps
@@ -439,13 +440,17 @@ EXAMPLES = r"""
           resources: [urn:acme/hr:handbook]
           policies: [office hours]
 
-- name: Remove single items of a resource server (the permission is removed before its policy)
+- name: Remove single items of a resource server (a permission that stays first stops naming the policy that goes)
   keycloak_ops.clients.confidential_client:
     realm: apps
     client_id: urn:acme/payroll
     preset: service
     authorization:
       permissions:
+        - name: read invoices
+          resources: [urn:acme/payroll:invoices]
+          scopes: [read]
+          policies: [invoice-readers]
         - name: write invoices
           state: absent
       policies:
@@ -472,7 +477,7 @@ RETURN = r"""
 stands:
   description:
     - After a failure, the writes of the task that stand, in the order they were sent; each one that cannot be
-      undone says why, for example C(deleted client a (cannot be undone)). Empty when the realm is as before the task.
+      undone says why, for example "deleted client a (cannot be undone)". Empty when the realm is as before the task.
   returned: on failure, once every item passed the checks that need no request
   type: list
   elements: str
@@ -519,8 +524,12 @@ grants:
   elements: str
   sample: [client_credentials]
 secret:
-  description: The client secret. Only with O(return_secret=true); use C(no_log=true).
-  returned: when O(return_secret=true), O(state=present) and not in check mode
+  description:
+    - The client secret. Only with O(return_secret=true); use C(no_log=true).
+    - In check mode, the secret of a client that exists already and stays confidential (read, nothing is written);
+      a client the task would create, or convert from public, has no secret yet and returns none.
+  returned: when O(return_secret=true) and O(state=present); in check mode only for a client that exists and stays
+    confidential
   type: str
   sample: 9nYb2XsUqVbD0yV1d0mL6d8kJ3oQ7qTz
 secret_readable:

@@ -92,7 +92,7 @@ RETURN = r"""
 stands:
   description:
     - After a failure, the writes of the task that stand, in the order they were sent; each one that cannot be
-      undone says why, for example C(deleted client a (cannot be undone)). Empty when the realm is as before the task.
+      undone says why, for example "deleted client a (cannot be undone)". Empty when the realm is as before the task.
   returned: on failure, once every item passed the checks that need no request
   type: list
   elements: str

@@ -51,3 +51,12 @@ def test_bad_input(kwargs, message):
 def test_missing_secret_is_an_error():
     with pytest.raises(AnsibleFilterError, match="no client_secret"):
         credentials_file(dict(client_id="x"))
+
+
+def test_credentials_keyed_by_client_id_name_the_entry_to_pick():
+    # What client_credentials returns: one entry per client. The filter renders one client's file.
+    keyed = {"billing-worker": dict(CREDS), "report-job": dict(CREDS, client_id="report-job")}
+    with pytest.raises(AnsibleFilterError, match=r"keyed by client id \(billing-worker, report-job\).*"
+                                                 r"credentials\['billing-worker'\]"):
+        credentials_file(keyed)
+    assert credentials_file(keyed["billing-worker"]) == credentials_file(CREDS)
