@@ -62,10 +62,11 @@ def test_diff_shows_each_changed_client_and_no_secret(provision, oracle, countin
     assert re.search(r"localhost\s+: ok=\d+\s+changed=0 ", again.output), again.output[-3000:]
     assert counting_proxy.writes("admin") == 0, counting_proxy.calls
     unchanged = admin_requests(counting_proxy)
-    # Only the secret read lists the clients a second time (one page, the secrets in it): no request per client.
+    # The confidential clients are listed by their check before the public client's write and by their own task;
+    # the secret read lists them once more (one page, the secrets in it): no request per client.
     listings = [p for m, p in counting_proxy.calls if m == "GET" and re.search(r"/clients\?first=", p)]
     per_client = [p for m, p in counting_proxy.calls if "/client-secret" in p or "clientId=diff-0" in p]
-    assert len(listings) == 2 and not per_client, counting_proxy.calls
+    assert len(listings) == 3 and not per_client, counting_proxy.calls
 
     changed, credentials = provision("second", "https://spa.example/second/*", diff=True, verbosity=3)
     print("\nadmin requests of the provision role, %d confidential clients and a public one: first run %s, "
