@@ -1,8 +1,8 @@
 """Pure logic of the authorization option: declared items, the export's shape, what goes, order, references."""
 import pytest
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._authorization import AuthorizationReconciler
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._authorization_items import (
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.authorization import AuthorizationReconciler
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.authorization_items import (
     InvalidAuthorization, declared, differing, existing, plan_ops, with_authorization,
 )
 

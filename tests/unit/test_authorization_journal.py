@@ -2,7 +2,7 @@
 name a client that the same task creates (its id is looked up when the policy is written)."""
 import json
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._authorization import AuthorizationReconciler
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.authorization import AuthorizationReconciler
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.journal import Journal
 
 BASE = 'admin/realms/r/clients/api-id/authz/resource-server'
@@ -57,7 +57,7 @@ class Answers:
     def request(self, method, path, body=None, params=None, expected=(200, 201, 204), absent_ok=False, check_hint=None):
         self.writes.append((method, path))
         if method == 'PUT' and ('PUT', path) in self.writes[:-1]:  # the restore, after the write
-            from ansible_collections.keycloak_ops.clients.plugins.module_utils._errors import KeycloakOpsError
+            from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.errors import KeycloakOpsError
             raise KeycloakOpsError('HTTP 404')
         return 201, 'created', {}
 

@@ -1,13 +1,13 @@
 """Pure validation and desired-state logic of the client modules."""
 import pytest
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_items import (
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.items import (
     client_items, given_secrets, items_argument_spec,
 )
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_options import (
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.options import (
     CONFIDENTIAL_OPTIONS, PUBLIC_OPTIONS, InvalidClient, desired_state, merged_options, representation_changes,
 )
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_validation import validate
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.validation import validate
 
 
 def params(options, **given):

@@ -1,9 +1,9 @@
 """Client scopes as declared: names, friendly mapper types, comparison of only what is declared, views."""
 import pytest
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_items import client_items, item_label
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_options import InvalidClient
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_scopes import (
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.items import client_items, item_label
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.options import InvalidClient
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.scopes import (
     SCOPE_OPTIONS, SCOPES, InvalidScope, desired_mapper, desired_scope, mapper_ops, planned_rep, realm_default_of,
     scope_changes, scope_view,
 )

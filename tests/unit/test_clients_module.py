@@ -19,11 +19,11 @@ except ImportError:  # ansible-core 2.18 has no helper: AnsibleModule reads its 
 
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.journal import Journal
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.run import ClientTask, after_failure
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_options import CONFIDENTIAL_OPTIONS
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection import (
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.options import CONFIDENTIAL_OPTIONS
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.connection import (
     KeycloakOpsError, OutcomeUnknown, Unavailable,
 )
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._module import MIN_SCRUBBED_LENGTH, KeycloakModule
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.module import MIN_SCRUBBED_LENGTH, KeycloakModule
 
 
 @pytest.fixture

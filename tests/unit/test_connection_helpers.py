@@ -4,11 +4,11 @@ import time
 import pytest
 from urllib3 import exceptions as urllib3_errors
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection import (
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.connection import (
     RETRIED_METHODS, KeycloakAPI, KeycloakOpsError, SentOnceRetry, admin_path, normalize_base_url,
 )
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection_options import keycloak_argument_spec
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._http_errors import required_role, response_detail
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.connection_options import keycloak_argument_spec
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.http_errors import required_role, response_detail
 
 
 @pytest.mark.parametrize("url,expected", [
@@ -114,9 +114,9 @@ def test_a_given_token_is_never_renewed():
 
 
 def test_community_general_options_accepted_by_admin_modules_and_named_in_one_warning():
-    from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection_options import (
+    from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.connection_options import (
         IGNORED_OPTIONS, ignored_options_warning)
-    from ansible_collections.keycloak_ops.clients.plugins.module_utils._module import connection_argument_spec
+    from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.module import connection_argument_spec
     assert set(IGNORED_OPTIONS) <= set(connection_argument_spec('admin'))
     assert not set(IGNORED_OPTIONS) & set(connection_argument_spec('server'))
     assert IGNORED_OPTIONS['refresh_token']['no_log'] is True

@@ -3,7 +3,7 @@ import os
 
 import yaml
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._delivery_presets import (
+from ansible_collections.keycloak_ops.clients.plugins.plugin_utils._delivery_presets import (
     CONSUMER_PRESETS, CREDENTIAL_FIELDS,
 )
 

@@ -5,7 +5,7 @@ import os
 import subprocess
 import sys
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection_options import keycloak_argument_spec
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.connection_options import keycloak_argument_spec
 
 SECRETS = ("auth_client_secret", "auth_password", "token")
 

@@ -1,4 +1,4 @@
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._masking import MASK, collect_secrets, mask
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.masking import MASK, collect_secrets, mask
 
 
 def test_masks_secret_fields_at_any_depth():

@@ -2,7 +2,7 @@
 import threading
 import time
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._parallel import WorkerError, run_bounded
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.parallel import WorkerError, run_bounded
 
 
 class Refused(Exception):

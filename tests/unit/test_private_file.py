@@ -4,11 +4,11 @@ import stat
 
 import pytest
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._masking import masked
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._private_file import (
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.masking import masked
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._files.private_file import (
     PrivateFileError, file_state, make_directories, masked_previous, missing_directories, set_attributes, write_private)
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._registration_file import write_private_file
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._registration_refusals import RegistrationError
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._registration.credentials_file import write_private_file
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._registration.refusals import RegistrationError
 
 
 def test_write_private_replaces_the_file_with_its_final_mode(tmp_path):

@@ -1,5 +1,5 @@
 """Reconcile decisions with a stand-in API (pure logic: what is read, what is written)."""
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_options import merged_options
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.options import merged_options
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.journal import Journal
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.plan import Planner
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.reads import ClientReads

@@ -5,18 +5,18 @@ import stat
 
 import pytest
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._durations import InvalidDuration, parse_duration
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._initial_access import summary, to_revoke
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._registration_file import (
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.durations import InvalidDuration, parse_duration
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._initial_access.tokens import summary, to_revoke
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._registration.credentials_file import (
     check_writable, read_credentials, write_private_file,
 )
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._registration_metadata import (
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._registration.metadata import (
     desired_metadata, differences, matches, update_body,
 )
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._registration_refusals import (
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._registration.refusals import (
     RegistrationError, iat_refusal, policy_refusal, rat_refusal, refusal_message,
 )
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._tokens import fingerprint, token_claims
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.tokens import fingerprint, token_claims
 
 NOW = 1795434417
 

@@ -1,10 +1,10 @@
 """The SAML provider's pure logic: the client id is the descriptor's entityID, contradictions are refused."""
 import pytest
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._registration_metadata import (
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._registration.metadata import (
     SAML, desired_metadata, entity_id,
 )
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._registration_refusals import RegistrationError
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._registration.refusals import RegistrationError
 
 DESCRIPTOR = '<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="https://sp.example.com/saml"/>'
 

@@ -3,14 +3,14 @@ import json
 
 import pytest
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._durations import (
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.durations import (
     InvalidDuration, format_duration, iso_time, parse_duration,
 )
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._rotation_policy import (
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._secrets.rotation_policy import (
     POLICY_ATTRIBUTE, covers, policy_key, profile_key, rotation_policy, rotation_profile, upsert,
 )
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._secret_rotation import is_due
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._secrets import (
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._secrets.rotation import is_due
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._secrets.manager import (
     CREATED, is_masked, is_vault_reference, secret_age,
 )
 

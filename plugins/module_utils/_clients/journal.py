@@ -16,7 +16,7 @@ __metaclass__ = type
 
 import threading
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._errors import KeycloakOpsError, Unavailable
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.errors import KeycloakOpsError, Unavailable
 
 DONE, UNKNOWN, UNDONE = 'done', 'unknown', 'undone'
 # What an undo function returns when the answer shows that nothing was written (a create that met 409).

@@ -13,7 +13,7 @@ __metaclass__ = type
 import re
 import time
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._errors import InvalidInput
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.errors import InvalidInput
 
 UNITS = (('w', 604800), ('d', 86400), ('h', 3600), ('m', 60), ('s', 1))
 # Keycloak keeps durations (token expirations, rotation periods) as 32-bit integers of seconds and refuses

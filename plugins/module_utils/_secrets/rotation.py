@@ -15,19 +15,19 @@ __metaclass__ = type
 
 import time
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection import KeycloakOpsError
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._durations import (
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.connection import KeycloakOpsError
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.durations import (
     format_duration, iso_time, parse_duration,
 )
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._errors import (
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.errors import (
     InvalidInput, OutcomeUnknown, Unavailable,
 )
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._masking import MASK
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._parallel import run_bounded
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._rotation_policy import (
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.masking import MASK
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.parallel import run_bounded
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._secrets.rotation_policy import (
     POLICY_ATTRIBUTE, covers, policy_key, profile_key, rotation_policy, rotation_profile, upsert,
 )
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._secrets import (
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._secrets.manager import (
     CREATED, EXPIRES, ROTATED_EXPIRES, SecretManager, epoch, secret_age,
 )
 

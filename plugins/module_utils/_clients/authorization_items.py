@@ -20,7 +20,7 @@ __metaclass__ = type
 import datetime
 import json
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._errors import InvalidInput
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.errors import InvalidInput
 
 POLICY_TYPES = ('role', 'client', 'group', 'user', 'aggregate', 'time')
 PERMISSION_TYPES = ('scope', 'resource')

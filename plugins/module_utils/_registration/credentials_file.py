@@ -16,10 +16,10 @@ import os
 import stat
 import tempfile
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._private_file import (
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._files.private_file import (
     PrivateFileError, make_directories, missing_directories,
 )
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._registration_refusals import RegistrationError
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._registration.refusals import RegistrationError
 
 
 def read_credentials(path):

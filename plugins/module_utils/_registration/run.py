@@ -23,18 +23,18 @@ __metaclass__ = type
 import json
 import os
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection import segment
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._masking import collect_secrets, mask
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._registration_file import (
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.connection import segment
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.masking import collect_secrets, mask
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._registration.credentials_file import (
     check_writable, private_mode_ok, read_credentials, write_private_file,
 )
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._registration_metadata import (
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._registration.metadata import (
     CLIENT_ID_KEY, RAT_KEY, SAML, SECRET_KEY, desired_metadata, differences, merged, update_body,
 )
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._registration_refusals import (
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._registration.refusals import (
     RegistrationError, StaleToken,
 )
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._registration_service import RegistrationService
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._registration.service import RegistrationService
 
 FILE_KEYS = ('keycloak_url', 'realm', 'provider', 'client_id', 'id', 'secret', 'registration_access_token',
              'registration_client_uri', 'token_endpoint')

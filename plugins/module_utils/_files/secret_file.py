@@ -15,8 +15,8 @@ import grp
 import os
 import pwd
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._masking import masked
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._private_file import (
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.masking import masked
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._files.private_file import (
     PrivateFileError, file_state, make_directories, masked_previous, missing_directories, set_attributes, write_private,
 )
 

@@ -20,15 +20,15 @@ from urllib.error import HTTPError, URLError
 from ansible.module_utils.common.text.converters import to_text
 from ansible.module_utils.urls import Request, SSLValidationError
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection import (
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.connection import (
     KeycloakOpsError, OutcomeUnknown, normalize_base_url, segment,
 )
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._http_errors import (
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.http_errors import (
     one_line, response_detail, timeout_message, tls_error_message,
 )
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._masking import collect_secrets
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._registration_metadata import CLIENT_ID_KEY, SAML
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._registration_refusals import (
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.masking import collect_secrets
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._registration.metadata import CLIENT_ID_KEY, SAML
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._registration.refusals import (
     REFUSALS, RegistrationError, StaleToken, refusal_message,
 )
 

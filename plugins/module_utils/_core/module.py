@@ -21,13 +21,13 @@ from contextlib import contextmanager
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.parameters import remove_values
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_items import (
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.items import (
     CLIENTS, client_items, given_secrets, item_label, items_argument_spec,
 )
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection import connect
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection_options import (
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.connection import connect
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.connection_options import (
     IGNORED_OPTIONS, ignored_options_warning, keycloak_argument_spec)
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._errors import OneLineError
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.errors import OneLineError
 
 # Shorter strings are too likely to appear elsewhere in output to be scrubbed as secrets.
 MIN_SCRUBBED_LENGTH = 8

@@ -16,9 +16,9 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_items import ItemShape
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._errors import InvalidInput
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._masking import mask
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.items import ItemShape
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.errors import InvalidInput
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.masking import mask
 
 SCOPES = ItemShape('name', 'scopes', 'scope', 'scope name')
 

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from ansible.module_utils.basic import env_fallback
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._errors import KeycloakOpsError
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.errors import KeycloakOpsError
 
 # Options naming files that requests opens; checked first so a wrong path is named, not an errno.
 FILE_OPTIONS = (('ca_path', 'KEYCLOAK_CA_PATH'), ('client_cert', 'KEYCLOAK_CLIENT_CERT'),

@@ -11,12 +11,12 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._durations import MAX_SECONDS, parse_duration
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._initial_access import (
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.durations import MAX_SECONDS, parse_duration
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._initial_access.tokens import (
     InitialAccessTokens, to_revoke,
 )
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._rights import AdminRights
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._tokens import fingerprint
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.rights import AdminRights
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.tokens import fingerprint
 
 
 def run_initial_access_token(module):

@@ -14,9 +14,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._authorization_items import AUTHORIZATION_SPEC
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._errors import InvalidInput
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._presets import (
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.authorization_items import AUTHORIZATION_SPEC
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.errors import InvalidInput
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.presets import (
     CONFIDENTIAL_PRESETS, PUBLIC_PRESETS, apply_preset,
 )
 

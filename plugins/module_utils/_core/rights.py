@@ -20,8 +20,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection import KeycloakOpsError, admin_path
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._tokens import token_claims
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.connection import KeycloakOpsError, admin_path
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.tokens import token_claims
 
 # Roles that imply seeing clients: Keycloak lets manage-clients view what it may manage.
 VIEW_CLIENTS = ('view-clients', 'manage-clients')

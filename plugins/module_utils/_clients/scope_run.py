@@ -16,14 +16,14 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_scopes import (
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.scopes import (
     CREATE_ATTRIBUTES, InvalidScope, desired_scope, mapper_ops, planned_rep, realm_default_of, scope_changes,
     scope_view,
 )
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection import (
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.connection import (
     KeycloakOpsError, Unavailable, admin_path,
 )
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._rights import AdminRights
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.rights import AdminRights
 
 KINDS = ('default', 'optional')
 WHY_VIEW = "reading client scopes needs (with query-clients alone Keycloak hides them)"

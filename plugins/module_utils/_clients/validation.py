@@ -18,7 +18,7 @@ import ipaddress
 
 from urllib.parse import urlsplit
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_options import (
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.options import (
     ATTRIBUTE_OF_OPTION, InvalidClient,
 )
 

@@ -15,10 +15,10 @@ __metaclass__ = type
 import re
 import time
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._durations import iso_time
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._errors import OneLineError
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._http_errors import one_line
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._tokens import fingerprint, token_claims
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.durations import iso_time
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.errors import OneLineError
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.http_errors import one_line
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.tokens import fingerprint, token_claims
 
 # Statuses the service answers refusals with; each is turned into its own one-line message.
 REFUSALS = (400, 401, 403, 404)

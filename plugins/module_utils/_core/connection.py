@@ -21,9 +21,9 @@ from urllib.parse import quote, urljoin
 
 from ansible.module_utils.basic import missing_required_lib
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection_options import check_files, normalize_base_url
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._errors import KeycloakOpsError, OutcomeUnknown, Unavailable
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._http_errors import (
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.connection_options import check_files, normalize_base_url
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.errors import KeycloakOpsError, OutcomeUnknown, Unavailable
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.http_errors import (
     connect_reason, connection_error_message, one_line, request_never_sent, required_role, response_detail,
     says_realm_missing,
 )

@@ -21,14 +21,14 @@ from urllib.parse import quote, quote_plus
 
 from ansible.module_utils.basic import missing_required_lib
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection_options import (
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.connection_options import (
     check_files, normalize_base_url,
 )
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._errors import KeycloakOpsError
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._http_errors import (
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.errors import KeycloakOpsError
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.http_errors import (
     connection_error_message, one_line, response_detail, says_realm_missing,
 )
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._parallel import run_bounded
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.parallel import run_bounded
 
 REQUESTS_IMPORT_ERROR: Optional[str] = None
 try:

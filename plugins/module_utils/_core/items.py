@@ -19,7 +19,7 @@ from collections import namedtuple
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_options import InvalidClient
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.options import InvalidClient
 
 # The options that address a client: the items of modules that act on existing clients (their secrets).
 CLIENT_ADDRESS = dict(client_id=dict(type='str', aliases=['clientId']), realm=dict(type='str'))

@@ -17,7 +17,7 @@ __metaclass__ = type
 
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._errors import OneLineError
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.errors import OneLineError
 
 # Requests in flight at once; requests' connection pool keeps 10 connections per host, so each worker keeps its own.
 WORKERS = 4

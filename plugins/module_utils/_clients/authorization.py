@@ -22,11 +22,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._authorization_items import (
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.authorization_items import (
     KINDS, SINGULAR, InvalidAuthorization, declared, existing, plan_ops, removed,
 )
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection import admin_path, find_client
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._masking import mask
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.connection import admin_path, find_client
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.masking import mask
 
 # Where an item of each kind is found by name (…/search) and deleted by id.
 ITEM_ENDPOINT = dict(scopes='scope', resources='resource', policies='policy', permissions='policy')

@@ -23,8 +23,8 @@ import os
 import re
 import stat
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._masking import MASK, masked
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._errors import OneLineError
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.masking import MASK, masked
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.errors import OneLineError
 
 # Opens that never follow a symlink in the last component; O_NONBLOCK so a FIFO swapped in cannot block the open.
 NO_FOLLOW = getattr(os, 'O_NOFOLLOW', 0)

@@ -16,7 +16,7 @@ __metaclass__ = type
 
 from xml.etree import ElementTree
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._registration_refusals import RegistrationError
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._registration.refusals import RegistrationError
 
 # SAML clients register from an entity descriptor (XML) through a create-only provider that answers in Keycloak's
 # own format; they are read, updated and deleted through the default provider afterwards.
