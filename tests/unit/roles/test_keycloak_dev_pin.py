@@ -3,9 +3,8 @@ import os
 
 import yaml
 
+from tests.collection_path import REPO
 from tests.harness.keycloak_dist import DIST_SHA512, KEYCLOAK_VERSION
-
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def test_role_pins_the_tested_distribution():

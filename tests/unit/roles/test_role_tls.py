@@ -17,7 +17,8 @@ import re
 import pytest
 import yaml
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from tests.collection_path import REPO
+
 TLS_OPTIONS = ("ca_path", "client_cert", "client_key", "validate_certs")
 HTTP_MODULES = {"uri", "get_url", "ansible.builtin.uri", "ansible.builtin.get_url", "ansible.legacy.uri",
                 "ansible.legacy.get_url"}

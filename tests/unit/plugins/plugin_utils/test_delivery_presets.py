@@ -6,8 +6,8 @@ import yaml
 from ansible_collections.keycloak_ops.clients.plugins.plugin_utils._delivery_presets import (
     CONSUMER_PRESETS, CREDENTIAL_FIELDS,
 )
+from tests.collection_path import REPO
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ARGUMENT_SPECS = os.path.join(REPO, "roles", "deliver", "meta", "argument_specs.yml")
 
 
