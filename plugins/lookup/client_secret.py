@@ -74,9 +74,10 @@ from ansible.plugins.lookup import LookupBase
 from ansible.utils.unsafe_proxy import wrap_var
 
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.connection import (
-    KEYCLOAK_IMPORT_ERROR, KeycloakAPI, KeycloakOpsError,
+    KEYCLOAK_IMPORT_ERROR, KeycloakAPI,
 )
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.connection_options import keycloak_argument_spec
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.errors import KeycloakOpsError
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._secrets.manager import SecretManager
 
 

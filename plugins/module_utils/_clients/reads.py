@@ -14,9 +14,8 @@ __metaclass__ = type
 from typing import Optional
 
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.options import InvalidClient
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.connection import (
-    KeycloakOpsError, Unavailable, admin_path, find_client,
-)
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.connection import admin_path, find_client
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.errors import KeycloakOpsError, Unavailable
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.parallel import WORKERS, run_bounded
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.rights import AdminRights
 

@@ -32,8 +32,8 @@ from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.jour
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.plan import Planner
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.reads import ClientReads
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.write import ClientWriter
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.connection import Unavailable, admin_path
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.errors import OneLineError
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.connection import admin_path
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.errors import OneLineError, Unavailable
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.masking import collect_secrets
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.parallel import run_bounded
 

@@ -20,9 +20,8 @@ from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.scop
     CREATE_ATTRIBUTES, InvalidScope, desired_scope, mapper_ops, planned_rep, realm_default_of, scope_changes,
     scope_view,
 )
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.connection import (
-    KeycloakOpsError, Unavailable, admin_path,
-)
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.connection import admin_path
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.errors import KeycloakOpsError, Unavailable
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.rights import AdminRights
 
 KINDS = ('default', 'optional')

@@ -20,7 +20,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.connection import KeycloakOpsError, admin_path
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.connection import admin_path
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.errors import KeycloakOpsError
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.tokens import token_claims
 
 # Roles that imply seeing clients: Keycloak lets manage-clients view what it may manage.

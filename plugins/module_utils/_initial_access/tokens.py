@@ -13,7 +13,8 @@ __metaclass__ = type
 
 import time
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.connection import KeycloakOpsError, admin_path
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.connection import admin_path
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.errors import KeycloakOpsError
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.durations import iso_time
 
 

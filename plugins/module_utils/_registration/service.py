@@ -20,9 +20,9 @@ from urllib.error import HTTPError, URLError
 from ansible.module_utils.common.text.converters import to_text
 from ansible.module_utils.urls import Request, SSLValidationError
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.connection import (
-    KeycloakOpsError, OutcomeUnknown, normalize_base_url, segment,
-)
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.connection import segment
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.connection_options import normalize_base_url
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.errors import KeycloakOpsError, OutcomeUnknown
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.http_errors import (
     one_line, response_detail, timeout_message, tls_error_message,
 )

@@ -19,7 +19,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.reads import ClientReads
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.connection import KeycloakOpsError, admin_path
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.connection import admin_path
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.errors import KeycloakOpsError
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.http_errors import response_detail
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.durations import iso_time
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._secrets.rotation_policy import (

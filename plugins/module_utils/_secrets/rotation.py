@@ -15,12 +15,11 @@ __metaclass__ = type
 
 import time
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.connection import KeycloakOpsError
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.durations import (
     format_duration, iso_time, parse_duration,
 )
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.errors import (
-    InvalidInput, OutcomeUnknown, Unavailable,
+    InvalidInput, KeycloakOpsError, OutcomeUnknown, Unavailable,
 )
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.masking import MASK
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.parallel import run_bounded

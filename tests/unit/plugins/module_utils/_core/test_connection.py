@@ -5,9 +5,10 @@ import pytest
 from urllib3 import exceptions as urllib3_errors
 
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.connection import (
-    RETRIED_METHODS, KeycloakAPI, KeycloakOpsError, SentOnceRetry, admin_path, normalize_base_url,
+    RETRIED_METHODS, KeycloakAPI, SentOnceRetry, admin_path,
 )
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.connection_options import keycloak_argument_spec
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.connection_options import keycloak_argument_spec, normalize_base_url
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.errors import KeycloakOpsError
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.http_errors import required_role, response_detail
 
 

@@ -20,7 +20,7 @@ except ImportError:  # ansible-core 2.18 has no helper: AnsibleModule reads its 
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.journal import Journal
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.run import ClientTask, after_failure
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.options import CONFIDENTIAL_OPTIONS
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.connection import (
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.errors import (
     KeycloakOpsError, OutcomeUnknown, Unavailable,
 )
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.module import MIN_SCRUBBED_LENGTH, KeycloakModule

@@ -6,7 +6,7 @@ import pytest
 
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.plan import Update
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.run import check_rights
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.connection import KeycloakOpsError
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.errors import KeycloakOpsError
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.rights import AdminRights
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.tokens import token_claims
 
