@@ -19,7 +19,7 @@ from collections import namedtuple
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.options import InvalidClient
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.errors import InvalidInput
 
 # The options that address a client: the items of modules that act on existing clients (their secrets).
 CLIENT_ADDRESS = dict(client_id=dict(type='str', aliases=['clientId']), realm=dict(type='str'))
@@ -30,6 +30,10 @@ LABEL_LENGTH = 60
 # (noun) and what its key is called in them (key_noun).
 ItemShape = namedtuple('ItemShape', 'key plural noun key_noun')
 CLIENTS = ItemShape('client_id', 'clients', 'client', 'client id')
+
+
+class InvalidItem(InvalidInput):
+    """The one item or the list of items is wrong (missing, both given, a duplicate, a bad shape)."""
 
 
 def items_argument_spec(item_options, shape=CLIENTS):
@@ -46,18 +50,18 @@ def client_items(params, client_options, shape=CLIENTS):
     """The list of per-client option dicts of a module call: the single client, or each item of O(clients).
 
     Top-level client options are defaults for every item, like module_defaults for one task.
-    Raises InvalidClient naming the item index.
+    Raises InvalidItem naming the item index.
     """
     key, plural, noun = shape.key, shape.plural, shape.noun
     defaults = {k: params.get(k) for k in client_options if params.get(k) is not None}
     if params.get(plural) is None:
         if not params.get(key):
-            raise InvalidClient("one of %s or %s is required" % (key, plural))
+            raise InvalidItem("one of %s or %s is required" % (key, plural))
         return [{k: params.get(k) for k in client_options}]
     if params.get(key):
-        raise InvalidClient("%s and %s are mutually exclusive: put every %s in %s" % (key, plural, noun, plural))
+        raise InvalidItem("%s and %s are mutually exclusive: put every %s in %s" % (key, plural, noun, plural))
     if not params[plural]:
-        raise InvalidClient("%s is empty: give at least one %s" % (plural, noun))
+        raise InvalidItem("%s is empty: give at least one %s" % (plural, noun))
     items: list = []
     seen: dict = {}
     validator = ArgumentSpecValidator(client_options)
@@ -66,18 +70,18 @@ def client_items(params, client_options, shape=CLIENTS):
         if isinstance(raw, str):
             raw = {key: raw}
         if not isinstance(raw, dict):
-            raise InvalidClient("%s: expected a %s or a dict of %s options, got %s"
-                                % (where, shape.key_noun, noun, type(raw).__name__))
+            raise InvalidItem("%s: expected a %s or a dict of %s options, got %s"
+                              % (where, shape.key_noun, noun, type(raw).__name__))
         result = validator.validate(dict(defaults, **raw))
         if result.error_messages:
-            raise InvalidClient("%s: %s" % (where, result.error_messages[0]))
+            raise InvalidItem("%s: %s" % (where, result.error_messages[0]))
         item = result.validated_parameters
         if not item.get(key):
-            raise InvalidClient("%s: %s is required" % (where, key))
+            raise InvalidItem("%s: %s is required" % (where, key))
         seen_key = (item.get('realm'), item[key])
         if seen_key in seen:
-            raise InvalidClient("%s: %s '%s' is already declared by %s[%d]"
-                                % (where, key, item[key], plural, seen[seen_key]))
+            raise InvalidItem("%s: %s '%s' is already declared by %s[%d]"
+                              % (where, key, item[key], plural, seen[seen_key]))
         seen[seen_key] = index
         items.append(item)
     return items

@@ -5,9 +5,10 @@ from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.items i
     client_items, given_secrets, items_argument_spec,
 )
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.options import (
-    CONFIDENTIAL_OPTIONS, PUBLIC_OPTIONS, InvalidClient, desired_state, merged_options, representation_changes,
+    CONFIDENTIAL_OPTIONS, PUBLIC_OPTIONS, desired_state, merged_options, representation_changes,
 )
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.validation import validate
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.errors import InvalidInput
 
 
 def params(options, **given):
@@ -58,7 +59,7 @@ BAD_INPUT = [
 
 @pytest.mark.parametrize("kind,given,message", BAD_INPUT)
 def test_bad_input_is_one_clear_line(kind, given, message):
-    with pytest.raises(InvalidClient, match=message) as info:
+    with pytest.raises(InvalidInput, match=message) as info:
         check(kind, **given)
     assert "\n" not in str(info.value)
 

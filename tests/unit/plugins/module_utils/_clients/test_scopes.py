@@ -1,8 +1,7 @@
 """Client scopes as declared: names, friendly mapper types, comparison of only what is declared, views."""
 import pytest
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.items import client_items, item_label
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.options import InvalidClient
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.items import InvalidItem, client_items, item_label
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.scopes import (
     SCOPE_OPTIONS, SCOPES, InvalidScope, desired_mapper, desired_scope, mapper_ops, planned_rep, realm_default_of,
     scope_changes, scope_view,
@@ -146,9 +145,9 @@ def test_many_scopes_are_items_like_many_clients():
         "a", {"name": "b", "description": "own"}])
     items = client_items(params, SCOPE_OPTIONS, SCOPES)
     assert [(i["name"], i["description"]) for i in items] == [("a", "shared"), ("b", "own")]
-    with pytest.raises(InvalidClient, match=r"scopes\[1\]: name 'a' is already declared by scopes\[0\]"):
+    with pytest.raises(InvalidItem, match=r"scopes\[1\]: name 'a' is already declared by scopes\[0\]"):
         client_items(dict(params, scopes=["a", "a"]), SCOPE_OPTIONS, SCOPES)
-    with pytest.raises(InvalidClient, match=r"scopes\[0\]: expected a scope name or a dict of scope options"):
+    with pytest.raises(InvalidItem, match=r"scopes\[0\]: expected a scope name or a dict of scope options"):
         client_items(dict(params, scopes=[1]), SCOPE_OPTIONS, SCOPES)
     assert item_label(1, {"name": "b"}, True, SCOPES) == "scopes[1] (scope 'b')"
     assert item_label(0, {"name": "b"}, False, SCOPES) == "scope 'b'"
