@@ -6,9 +6,11 @@
 # must not import it; its names and signatures change whenever the collection needs them to.
 """Files that hold secrets, born with their final owner and mode, and their diffs with the secrets masked.
 
-A copy-then-chmod leaves the new file with the temporary file's mode for a moment; here the temporary file is
+The one writer of such files (secret_file's files, client_registration's credentials and adapter files): a
+copy-then-chmod leaves the new file with the temporary file's mode for a moment; here the temporary file is
 created empty with O_EXCL and mode 0600, given its final owner and mode, and only then written and renamed
-over the destination, so no byte of the secret is ever readable by anyone else.
+over the destination, so no byte of the secret is ever readable by anyone else. The file is synced before the
+rename and its directory after it, so a crash leaves the old file or the new one, never a torn or a lost one.
 
 Owner and mode are set on an open descriptor, never by path: whoever may write a directory on the way can swap a
 symlink in between a check and a chown by path, and root would then chown the file the symlink names.
@@ -117,7 +119,8 @@ def make_directories(directories, mode, uid, gid):
 
 
 def write_private(path, data, mode, uid, gid):
-    """Replace path atomically with data; the new file has owner uid:gid and mode before it holds a byte."""
+    """Replace path atomically with data (bytes); the new file has owner uid:gid and mode before it holds a byte,
+    and both the file and the rename are on disk when this returns."""
     directory, name = os.path.split(os.path.abspath(path))
     temporary = None
     try:
@@ -141,11 +144,25 @@ def write_private(path, data, mode, uid, gid):
             os.fsync(stream.fileno())
         os.rename(temporary, path)
         temporary = None
+        sync_directory(directory)
     except (IOError, OSError) as exc:
         raise PrivateFileError('Cannot write %s: %s' % (path, exc.strerror)) from exc
     finally:
         if temporary and os.path.exists(temporary):
             os.unlink(temporary)
+
+
+def sync_directory(directory):
+    """Put a rename in directory on disk: without it a crash can bring back the old entry, or none."""
+    handle = os.open(directory, DIRECTORY_FLAGS)
+    try:
+        os.fsync(handle)
+    except OSError as exc:
+        # A filesystem that cannot sync a directory (EINVAL) makes its renames as durable as it can by itself.
+        if exc.errno != errno.EINVAL:
+            raise
+    finally:
+        os.close(handle)
 
 
 def set_attributes(path, mode, uid, gid):

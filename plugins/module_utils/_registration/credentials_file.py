@@ -5,7 +5,8 @@
 # Internal to keycloak_ops.clients: no stability promise. Modules and plugins of other collections
 # must not import it; its names and signatures change whenever the collection needs them to.
 """The credentials file of a self-registered client (JSON: client id, secret, registration access token), kept
-owner-only: read, checked writable before registering, and replaced atomically."""
+owner-only: read, checked writable before registering, and replaced atomically (by _files/private_file.py's
+writer, which client_registration's adapter configuration file shares)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -17,7 +18,7 @@ import stat
 import tempfile
 
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._files.private_file import (
-    PrivateFileError, make_directories, missing_directories,
+    PrivateFileError, make_directories, missing_directories, write_private,
 )
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._registration.refusals import RegistrationError
 
@@ -65,32 +66,11 @@ def check_writable(path):
         raise RegistrationError("Cannot write credentials_file %s: %s; nothing was registered" % (path, exc)) from exc
 
 
-def write_private_file(path, data):
-    """Replace path atomically with data as JSON, owner-only from the first byte.
-
-    mkstemp creates the temporary file 0600 in the same directory (so the rename stays on one filesystem and
-    is atomic); fsync before the rename, and of the directory after it, so a crash leaves the old or the new
-    file, never a torn one.
-    """
-    directory = os.path.dirname(os.path.abspath(path))
+def write_private_json(path, data):
+    """Replace path atomically with data as JSON, owner-only from the first byte (and its missing directories)."""
+    text = json.dumps(data, indent=2, sort_keys=True) + '\n'
     try:
         make_private_directories(path)
-        handle, temporary = tempfile.mkstemp(prefix='.%s.' % os.path.basename(path), dir=directory)
-        try:
-            with os.fdopen(handle, 'w') as stream:
-                json.dump(data, stream, indent=2, sort_keys=True)
-                stream.write('\n')
-                stream.flush()
-                os.fsync(stream.fileno())
-            os.rename(temporary, path)
-        except BaseException:
-            if os.path.exists(temporary):
-                os.unlink(temporary)
-            raise
-        directory_fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(directory_fd)
-        finally:
-            os.close(directory_fd)
-    except (IOError, OSError, PrivateFileError) as exc:
-        raise RegistrationError("Cannot write %s: %s" % (path, exc)) from exc
+        write_private(path, text.encode('utf-8'), 0o600, os.geteuid(), os.getegid())
+    except PrivateFileError as exc:
+        raise RegistrationError(str(exc)) from exc

@@ -26,7 +26,7 @@ import os
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.connection import segment
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.masking import collect_secrets, mask
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._registration.credentials_file import (
-    check_writable, private_mode_ok, read_credentials, write_private_file,
+    check_writable, private_mode_ok, read_credentials, write_private_json,
 )
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._registration.metadata import (
     CLIENT_ID_KEY, RAT_KEY, SAML, SECRET_KEY, desired_metadata, differences, merged, update_body,
@@ -131,7 +131,7 @@ class SelfRegistration(object):
         if token_changed or content or mode_wrong:
             if rotated or not self.check_mode:
                 try:
-                    write_private_file(self.path, new)
+                    write_private_json(self.path, new)
                 except RegistrationError as exc:
                     raise RegistrationError("%s. Client '%s' is registered, but its current registration access token "
                                             "is lost: ask an admin to regenerate it and pass it as "
@@ -226,7 +226,7 @@ class SelfRegistration(object):
         if not unchanged:
             self.changed = True
             if not self.check_mode:
-                write_private_file(path, config)
+                write_private_json(path, config)
 
     def _warn_not_taken(self, answer):
         ignored = differences(self.desired, answer, self.provider)

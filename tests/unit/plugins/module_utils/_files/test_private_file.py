@@ -7,7 +7,7 @@ import pytest
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.masking import masked
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._files.private_file import (
     PrivateFileError, file_state, make_directories, masked_previous, missing_directories, set_attributes, write_private)
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._registration.credentials_file import write_private_file
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._registration import credentials_file
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._registration.refusals import RegistrationError
 
 
@@ -18,6 +18,46 @@ def test_write_private_replaces_the_file_with_its_final_mode(tmp_path):
     write_private(str(path), b"new\n", 0o640, os.geteuid(), os.getegid())
     assert path.read_text() == "new\n" and stat.S_IMODE(path.stat().st_mode) == 0o640
     assert os.listdir(tmp_path) == ["oidc.env"], "no temporary file left"
+
+
+def test_the_file_is_synced_before_the_rename_and_its_directory_after_it(tmp_path, monkeypatch):
+    synced = []
+    real_fsync, real_rename = os.fsync, os.rename
+
+    def fsync(handle):
+        info = os.fstat(handle)
+        synced.append("directory" if stat.S_ISDIR(info.st_mode) else "file of %d bytes" % info.st_size)
+        real_fsync(handle)
+
+    def rename(source, destination):
+        synced.append("rename")
+        real_rename(source, destination)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "rename", rename)
+    write_private(str(tmp_path / "oidc.env"), b"SECRET=x\n", 0o600, os.geteuid(), os.getegid())
+    assert synced == ["file of 9 bytes", "rename", "directory"]
+
+
+def test_a_write_that_fails_leaves_the_old_file_and_no_temporary_one(tmp_path, monkeypatch):
+    path = tmp_path / "oidc.env"
+    path.write_text("old\n")
+
+    def refused(handle):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", refused)
+    with pytest.raises(PrivateFileError, match="Cannot write %s: No space left on device" % path):
+        write_private(str(path), b"new\n", 0o600, os.geteuid(), os.getegid())
+    assert path.read_text() == "old\n" and os.listdir(tmp_path) == ["oidc.env"]
+
+
+def test_the_registration_files_are_written_by_the_same_writer(tmp_path, monkeypatch):
+    written = []
+    monkeypatch.setattr(credentials_file, "write_private", lambda *args: written.append(args))
+    credentials_file.write_private_json(str(tmp_path / "client.json"), {"registration_access_token": "t"})
+    assert written == [(str(tmp_path / "client.json"), b'{\n  "registration_access_token": "t"\n}\n', 0o600,
+                        os.geteuid(), os.getegid())]
 
 
 def test_missing_directories_are_created_outermost_first_with_the_declared_mode(tmp_path):
@@ -80,7 +120,7 @@ def test_a_directory_swapped_for_a_symlink_is_not_followed(tmp_path, victim, mon
 def test_a_registration_directory_swapped_for_a_symlink_is_not_followed(tmp_path, victim, monkeypatch):
     swapping_mkdir(monkeypatch, victim.parent)
     with pytest.raises(RegistrationError, match="symlink .* not followed"):
-        write_private_file(str(tmp_path / "new" / "client.json"), {"registration_access_token": "t"})
+        credentials_file.write_private_json(str(tmp_path / "new" / "client.json"), {"registration_access_token": "t"})
     assert stat.S_IMODE(victim.parent.stat().st_mode) == 0o755
 
 

@@ -8,7 +8,7 @@ import pytest
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.durations import InvalidDuration, parse_duration
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._initial_access.tokens import summary, to_revoke
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._registration.credentials_file import (
-    check_writable, read_credentials, write_private_file,
+    check_writable, read_credentials, write_private_json,
 )
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._registration.metadata import (
     desired_metadata, differences, matches, update_body,
@@ -190,13 +190,13 @@ def test_private_file_is_owner_only_and_replaced_whole(tmp_path):
     path = tmp_path / "new-dir" / "client.json"
     old_umask = os.umask(0)
     try:
-        write_private_file(str(path), {"registration_access_token": "one"})
+        write_private_json(str(path), {"registration_access_token": "one"})
     finally:
         os.umask(old_umask)
     assert stat.S_IMODE(os.stat(str(path)).st_mode) == 0o600
     assert stat.S_IMODE(os.stat(str(path.parent)).st_mode) == 0o700
     os.chmod(str(path), 0o644)
-    write_private_file(str(path), {"registration_access_token": "two"})
+    write_private_json(str(path), {"registration_access_token": "two"})
     assert stat.S_IMODE(os.stat(str(path)).st_mode) == 0o600, "a rewrite is owner-only again"
     assert read_credentials(str(path)) == {"registration_access_token": "two"}
     assert os.listdir(str(path.parent)) == ["client.json"], "no temporary file is left behind"
@@ -225,6 +225,6 @@ def test_unwritable_path_fails_before_registering(tmp_path):
 
 def test_every_missing_parent_of_the_credentials_file_is_created_owner_only(tmp_path):
     path = tmp_path / "a" / "b" / "c" / "registration.json"
-    write_private_file(str(path), {"registration_access_token": "t"})
+    write_private_json(str(path), {"registration_access_token": "t"})
     for directory in (tmp_path / "a", tmp_path / "a" / "b", tmp_path / "a" / "b" / "c"):
         assert stat.S_IMODE(directory.stat().st_mode) == 0o700, directory
