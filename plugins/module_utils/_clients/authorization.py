@@ -6,7 +6,7 @@
 # must not import it; its names and signatures change whenever the collection needs them to.
 """Authorization services of a confidential client (its resource server): its settings, scopes, resources,
 policies and permissions, reconciled like every other field of the client (the items themselves, what goes and
-the order of the writes: _authorization_items.py).
+the order of the writes: _clients/authorization_items.py).
 
 Items are matched by name; of each only the fields given are compared. What goes: items declared absent, and
 under exclusive every undeclared item of the kind. One read of the resource server's export

@@ -10,7 +10,7 @@ resource server's export), so the two compare field by field. Here too: which it
 the order of the writes, and the checks that make a declaration fail before any write (types, shapes, references,
 cycles of aggregate policies).
 
-Pure logic, unit tested; the reconciler that reads and writes them is in _authorization.py.
+Pure logic, unit tested; the reconciler that reads and writes them is in _clients/authorization.py.
 """
 
 from __future__ import absolute_import, division, print_function

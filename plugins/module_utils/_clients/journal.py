@@ -7,7 +7,7 @@
 """The one undo journal of a client task: every write goes through write(), which records what was done, how to undo
 it, or why it cannot be undone; after a failure the journal knows exactly which writes stand.
 
-Writes run a few at a time (_parallel.py), so the journal is shared between threads and takes a lock.
+Writes run a few at a time (_core/parallel.py), so the journal is shared between threads and takes a lock.
 """
 
 from __future__ import absolute_import, division, print_function

@@ -5,7 +5,7 @@
 # Internal to keycloak_ops.clients: no stability promise. Modules and plugins of other collections
 # must not import it; its names and signatures change whenever the collection needs them to.
 """Per-client options and what they mean: their specs, presets filled in, the desired ClientRepresentation, and
-which of its fields differ from what Keycloak has. Validation is in _client_validation.py.
+which of its fields differ from what Keycloak has. Validation is in _clients/validation.py.
 
 Pure logic (no HTTP), unit tested.
 """
@@ -54,7 +54,7 @@ CONFIDENTIAL_OPTIONS = dict(
     authorization_services=dict(type='bool'),
     service_account_realm_roles=dict(type='list', elements='str'),
     service_account_client_roles=dict(type='dict'),
-    # Resource server: scopes, resources, policies, permissions (module_utils/_authorization.py).
+    # Resource server: scopes, resources, policies, permissions (module_utils/_clients/authorization.py).
     authorization=AUTHORIZATION_SPEC,
 )
 

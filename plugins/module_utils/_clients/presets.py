@@ -6,7 +6,8 @@
 # must not import it; its names and signatures change whenever the collection needs them to.
 """Client presets: the settings a kind of application needs, so users declare intent, not flags.
 
-The key names consumers read their credentials from (the delivery presets) are in _delivery_presets.py.
+The key names consumers read their credentials from (the delivery presets), used on the controller only, are in
+plugins/plugin_utils/_delivery_presets.py.
 
 A preset only fills options the user left unset; an explicit option always wins.
 """

@@ -7,7 +7,7 @@
 """Client scopes as declared: their options, the protocol mappers by friendly type, the desired
 ClientScopeRepresentation, what differs from what Keycloak has, and the view diffs show.
 
-Pure logic (no HTTP), unit tested. The run is in _client_scope_run.py.
+Pure logic (no HTTP), unit tested. The run is in _clients/scope_run.py.
 """
 
 from __future__ import absolute_import, division, print_function

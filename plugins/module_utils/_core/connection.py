@@ -5,7 +5,7 @@
 # Internal to keycloak_ops.clients: no stability promise. Modules and plugins of other collections
 # must not import it; its names and signatures change whenever the collection needs them to.
 """The one place that talks to the admin API: options, authentication, one session, retries; the messages of
-its failures are in _http_errors.py."""
+its failures are in _core/http_errors.py."""
 
 from __future__ import absolute_import, division, print_function
 

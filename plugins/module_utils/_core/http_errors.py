@@ -5,8 +5,8 @@
 # Internal to keycloak_ops.clients: no stability promise. Modules and plugins of other collections
 # must not import it; its names and signatures change whenever the collection needs them to.
 """One-line messages for what goes wrong on the way to Keycloak and back: TLS, timeouts, refused connections,
-error answers, and the admin role a 403 most likely lacks. Shared by the admin API session (_connection.py) and
-the Client Registration Service transport (_registration_service.py)."""
+error answers, and the admin role a 403 most likely lacks. Shared by the admin API session (_core/connection.py) and
+the Client Registration Service transport (_registration/service.py)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -19,7 +19,7 @@ import ssl
 try:
     from requests import exceptions as requests_errors
 except ImportError:
-    # Hosts that only self-register have no requests; only the admin API session needs it (_connection.py).
+    # Hosts that only self-register have no requests; only the admin API session needs it (_core/connection.py).
     requests_errors = None  # type: ignore[assignment]
 
 ERROR_TEXT_LIMIT = 300

@@ -4,8 +4,8 @@
 
 # Internal to keycloak_ops.clients: no stability promise. Modules and plugins of other collections
 # must not import it; its names and signatures change whenever the collection needs them to.
-"""The run of secret_file: files holding secrets, each born with its final owner and mode (_private_file.py), a diff
-that shows only what is safe to show. Many files in one run cost one module run instead of one per file."""
+"""The run of secret_file: files holding secrets, each born with its final owner and mode (_files/private_file.py),
+a diff that shows only what is safe to show. Many files in one run cost one module run instead of one per file."""
 
 from __future__ import absolute_import, division, print_function
 

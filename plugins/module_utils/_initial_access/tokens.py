@@ -5,7 +5,7 @@
 # Internal to keycloak_ops.clients: no stability promise. Modules and plugins of other collections
 # must not import it; its names and signatures change whenever the collection needs them to.
 """Initial access tokens (clients-initial-access) through the admin API: list, create and revoke, and the summary
-of a token that may be shown (never its value). The run of initial_access_token is in _initial_access_run.py."""
+of a token that may be shown (never its value). The run of initial_access_token is in _initial_access/run.py."""
 
 from __future__ import absolute_import, division, print_function
 

@@ -11,9 +11,9 @@ client, and the registration access token (RAT) Keycloak answers with reads, upd
 Keycloak replaces the RAT on every update (and, in older versions, on every read) and kills the old one, so
 the current RAT is written to the credentials file as soon as it arrives, before anything else can fail.
 
-This file is the run (SelfRegistration); beside it: _registration_metadata.py (what is asked and compared),
-_registration_service.py (the HTTP calls), _registration_file.py (the credentials file) and
-_registration_refusals.py (the one-line messages of refusals).
+This file is the run (SelfRegistration); beside it: _registration/metadata.py (what is asked and compared),
+_registration/service.py (the HTTP calls), _registration/credentials_file.py (the credentials file) and
+_registration/refusals.py (the one-line messages of refusals).
 """
 
 from __future__ import absolute_import, division, print_function

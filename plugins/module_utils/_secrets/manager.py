@@ -5,10 +5,10 @@
 # Internal to keycloak_ops.clients: no stability promise. Modules and plugins of other collections
 # must not import it; its names and signatures change whenever the collection needs them to.
 """Client secrets through the admin API: read (never a masked value or a vault reference), regenerate, retire,
-their times and age, and the client-policy calls of graceful rotation (the documents: _rotation_policy.py).
+their times and age, and the client-policy calls of graceful rotation (the documents: _secrets/rotation_policy.py).
 
 SecretManager serves a module run or a lookup on one KeycloakAPI session; the run of client_secret that plans
-and applies rotations is in _secret_rotation.py. Clients of many items are found together (ClientReads: the realm's
+and applies rotations is in _secrets/rotation.py. Clients of many items are found together (ClientReads: the realm's
 listing where that is cheaper than a query each); their full representation holds the secret and, as the
 attribute ROTATED, the rotated secret, so a secret costs a request of its own only where the representation
 lacks it (an identity shown a mask).

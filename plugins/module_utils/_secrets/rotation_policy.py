@@ -8,7 +8,7 @@
 secret stays valid as the rotated one), their comparison with the realm's, and whether a realm's policies
 already cover a client (a prediction for check mode).
 
-Pure logic, unit tested; the admin API calls are SecretManager's (_secrets.py).
+Pure logic, unit tested; the admin API calls are SecretManager's (_secrets/manager.py).
 """
 
 from __future__ import absolute_import, division, print_function
