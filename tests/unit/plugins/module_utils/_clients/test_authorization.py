@@ -3,6 +3,7 @@ name a client that the same task creates (its id is looked up when the policy is
 import json
 
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.authorization import AuthorizationReconciler
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.authorization_items import declared, existing, plan_ops
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.journal import Journal
 
 BASE = 'admin/realms/r/clients/api-id/authz/resource-server'
@@ -72,3 +73,13 @@ def test_a_write_whose_undo_is_unknown_or_fails_stands_and_is_named():
     stands = journal.rollback()
     assert stands == ["created authorization scope 'read' of client api (its answer did not say how to undo it; "
                       "fix by hand)", "updated client api (undoing it failed; fix by hand)"]
+
+
+def test_settings_of_the_resource_server():
+    export = {"policyEnforcementMode": "ENFORCING", "decisionStrategy": "UNANIMOUS", "allowRemoteResourceManagement": True,
+              "scopes": [], "resources": [], "policies": []}
+    declaration = declared(dict(policy_enforcement_mode="permissive"))
+    assert plan_ops(declaration, existing(export)) == [("update", "server", None)]
+    authz = dict(current=existing(export), declaration=declaration)
+    assert AuthorizationReconciler._server_body(authz) == {
+        "policyEnforcementMode": "PERMISSIVE", "decisionStrategy": "UNANIMOUS", "allowRemoteResourceManagement": True}

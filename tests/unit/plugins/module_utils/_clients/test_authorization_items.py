@@ -1,7 +1,6 @@
 """Pure logic of the authorization option: declared items, the export's shape, what goes, order, references."""
 import pytest
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.authorization import AuthorizationReconciler
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.authorization_items import (
     InvalidAuthorization, declared, differing, existing, plan_ops, with_authorization,
 )
@@ -98,14 +97,6 @@ def test_cycles_of_aggregates_are_refused():
                                           dict(name="c", type="aggregate", policies=["a"])]))
     with pytest.raises(InvalidAuthorization, match="cycle: a -> b -> c -> a"):
         plan_ops(declaration, existing(EXPORT))
-
-
-def test_settings_of_the_resource_server():
-    declaration = declared(dict(policy_enforcement_mode="permissive"))
-    assert plan_ops(declaration, existing(EXPORT)) == [("update", "server", None)]
-    authz = dict(current=existing(EXPORT), declaration=declaration)
-    assert AuthorizationReconciler._server_body(authz) == {
-        "policyEnforcementMode": "PERMISSIVE", "decisionStrategy": "UNANIMOUS", "allowRemoteResourceManagement": True}
 
 
 def test_a_time_policy_declares_its_whole_window():

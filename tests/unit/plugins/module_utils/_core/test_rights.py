@@ -8,7 +8,6 @@ from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.plan
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.run import check_rights
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.errors import KeycloakOpsError
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.rights import AdminRights
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.tokens import token_claims
 
 
 def jwt(claims):
@@ -29,10 +28,6 @@ class TokenOnly(object):
 
     def get(self, *args, **kwargs):
         raise KeycloakOpsError("no request expected")
-
-
-def test_claims_of_a_malformed_token_are_empty():
-    assert token_claims("not-a-jwt") == {} and token_claims(None) == {}
 
 
 def test_roles_come_from_resource_access_with_what_they_imply():
