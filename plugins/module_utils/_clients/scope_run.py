@@ -183,7 +183,6 @@ class ScopeReconciler(object):
             elif op == 'update':
                 self.api.put(models + '/' + existing['id'], mapper)
                 self._remember(what, 'PUT', models + '/' + existing['id'], existing)
-                self._remember(what, 'PUT', models + '/' + existing['id'], existing)
             else:
                 self.api.delete(models + '/' + existing['id'])
                 self._remember(what, 'POST', models, {k: v for k, v in existing.items() if k != 'id'})
@@ -259,11 +258,11 @@ def run_client_scope_module(module):
             results[index] = reconciler.apply(plans[index])
         except KeycloakOpsError as exc:
             module.fail_json(msg="%s: %s; %s" % (module.label(index, plans[index]['options']), exc,
-                                                 _after_failure(reconciler, exc, plans, results)))
+                                                 after_failure(reconciler, exc, plans, results)))
     module.exit_items(results)
 
 
-def _after_failure(reconciler, exc, plans, results):
+def after_failure(reconciler, exc, plans, results):
     """The end of the error line: exactly what stands after this task."""
     deleted = ("; deleted before the failure, not restored: %s" % ', '.join(reconciler.deleted)
                if reconciler.deleted else '')
