@@ -202,14 +202,3 @@ def test_a_create_that_meets_409_is_not_journaled_as_this_task_s_creation():
     reconciler = ClientReconciler(StubAPI(create_conflicts=True), 'confidential')
     reconciler.apply(reconciler.plan(options()))
     assert reconciler.journal.stands() == [], "another writer's client: a rollback must not delete it"
-
-
-def test_the_undo_of_an_update_clears_what_the_client_did_not_have():
-    """Keycloak keeps a field a PUT leaves out: the undo sends a field the update added as empty."""
-    from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.write import restoring
-    current = dict(id="x", clientId="a", redirectUris=["https://a/cb"], attributes={"kept": "1"},
-                   protocolMappers=[{"name": "m"}])
-    changes = dict(description="first", redirectUris=["https://b/cb"], attributes={"new.key": "v", "kept": "2"})
-    body = restoring(current, changes)
-    assert body["description"] == "" and body["redirectUris"] == ["https://a/cb"]
-    assert body["attributes"] == {"kept": "1", "new.key": ""} and "protocolMappers" not in body

@@ -1,25 +1,13 @@
 """KeycloakModule registers the secrets inside clients items before AnsibleModule logs its invocation or fails."""
-import contextlib
 import json
 
 import pytest
 from ansible.module_utils import basic
 
-try:
-    from ansible.module_utils.testing import patch_module_args
-except ImportError:  # ansible-core 2.18 has no helper: AnsibleModule reads its arguments from basic._ANSIBLE_ARGS
-    @contextlib.contextmanager
-    def patch_module_args(args):
-        saved = basic._ANSIBLE_ARGS
-        basic._ANSIBLE_ARGS = json.dumps({"ANSIBLE_MODULE_ARGS": args}).encode()
-        try:
-            yield
-        finally:
-            basic._ANSIBLE_ARGS = saved
-
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.options import CONFIDENTIAL_OPTIONS
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.errors import KeycloakOpsError
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.module import MIN_SCRUBBED_LENGTH, KeycloakModule
+from tests.unit.module_runs import patch_module_args
 
 
 @pytest.fixture
