@@ -27,3 +27,17 @@ def run_module(capsys, args, run, **module_options):
         with pytest.raises(SystemExit):
             run(module)
     return json.loads(capsys.readouterr().out)
+
+
+def run_main(capsys, main, args):
+    """What a module's main() printed when it exited or failed with args."""
+    with patch_module_args(args):
+        with pytest.raises(SystemExit):
+            main()
+    return json.loads(capsys.readouterr().out)
+
+
+def stand_in_api(monkeypatch, api):
+    """Every KeycloakModule of the test talks to api (an admin API stand-in) instead of connecting."""
+    monkeypatch.setattr(KeycloakModule, "api", property(lambda module: api))
+    return api

@@ -7,7 +7,8 @@ from tests.unit.plugins.module_utils.tokens import jwt
 
 
 class AdminAPI(object):
-    """answers: path -> the body a GET answers (None: 404 for absent_ok reads, else an empty answer).
+    """answers: path -> the body a GET answers (None: 404 for absent_ok reads, else an empty answer);
+    ("POST", path) -> the body a POST answers.
     refused: (method, path part) pairs whose writes Keycloak refuses with HTTP 400.
     roles: realm-management roles the identity holds in every realm (None: a token that shows no roles)."""
 
@@ -25,7 +26,8 @@ class AdminAPI(object):
     def access_token(self):
         if self.roles is None:
             return jwt()
-        realms = {path.split("/")[2] for path in self.answers if path.startswith("admin/realms/")} | {"master"}
+        paths = [key[1] if isinstance(key, tuple) else key for key in self.answers]
+        realms = {path.split("/")[2] for path in paths if path.startswith("admin/realms/")} | {"master"}
         return jwt(resource_access={"%s-realm" % realm: {"roles": list(self.roles)} for realm in realms})
 
     def get(self, path, params=None, absent_ok=False):
@@ -37,7 +39,7 @@ class AdminAPI(object):
         if any(method == m and part in path for m, part in self.refused):
             raise KeycloakOpsError("Keycloak answered HTTP 400 to %s /%s: refused" % (method, path))
         if method == "POST":
-            return 201, None, {"Location": "http://kc/%s/new-%d" % (path, len(self.sent))}
+            return 201, copy.deepcopy(self.answers.get(("POST", path))), {"Location": "http://kc/%s/new-%d" % (path, len(self.sent))}
         return 204, None, {}
 
     def post(self, path, body=None, expected=(200, 201, 204), check_hint=None):
