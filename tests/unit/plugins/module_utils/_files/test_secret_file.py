@@ -14,8 +14,8 @@ from ansible_collections.keycloak_ops.clients.plugins.module_utils._files.secret
 
 
 def spec(path, **given):
-    return dict(dict.fromkeys(FILE_OPTIONS), **dict(dict(path=str(path), content="SECRET=s3cret\n", secrets=["s3cret"],
-                                                        mode="0600", directory_mode="0700"), **given))
+    defaults = dict(path=str(path), content="SECRET=s3cret\n", secrets=["s3cret"], mode="0600", directory_mode="0700")
+    return dict(dict.fromkeys(FILE_OPTIONS), **dict(defaults, **given))
 
 
 @pytest.mark.parametrize("value,mode", [("0600", 0o600), ("640", 0o640), ("u=rw", None), ("7777", 0o7777)])
