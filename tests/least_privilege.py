@@ -1,7 +1,7 @@
 """docs/least-privilege.yml, the one source of the realm-management roles each feature needs, and the texts made
 from it: the table of README.md and docs/production.md and the sentence of each plugin's notes.
 
-`python -m tests.least_privilege` writes them all; tests/unit/test_least_privilege_docs.py fails while any differs,
+`python -m tests.least_privilege` writes them all; tests/unit/docs/test_least_privilege_docs.py fails while any differs,
 and tests/integration/test_least_privilege.py measures the rows on Keycloak.
 """
 import os

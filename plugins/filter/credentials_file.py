@@ -77,7 +77,7 @@ import re
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_text
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._delivery_presets import CONSUMER_PRESETS, CREDENTIAL_FIELDS
+from ansible_collections.keycloak_ops.clients.plugins.plugin_utils._delivery_presets import CONSUMER_PRESETS, CREDENTIAL_FIELDS
 
 # Values made only of these need no quoting in an env file read by a shell, systemd or docker --env-file.
 ENV_SAFE = re.compile(r'^[A-Za-z0-9_./:@%+,=-]*$')

@@ -76,11 +76,12 @@ from ansible.module_utils.basic import missing_required_lib
 from ansible.plugins.lookup import LookupBase
 from ansible.utils.unsafe_proxy import wrap_var
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection import (
-    KEYCLOAK_IMPORT_ERROR, KeycloakAPI, KeycloakOpsError,
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.connection import (
+    KEYCLOAK_IMPORT_ERROR, KeycloakAPI,
 )
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection_options import keycloak_argument_spec
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._secrets import SecretManager
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.connection_options import keycloak_argument_spec
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.errors import KeycloakOpsError
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._secrets.manager import SecretManager
 
 
 class LookupModule(LookupBase):

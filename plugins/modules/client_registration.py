@@ -287,9 +287,9 @@ secret:
 
 from ansible.module_utils.basic import env_fallback
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._module import KeycloakModule
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._registration import run_client_registration
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._registration_metadata import PROVIDERS
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.module import KeycloakModule
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._registration.run import run_client_registration
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._registration.metadata import PROVIDERS
 
 
 def main():

@@ -210,9 +210,9 @@ scopes:
   sample: [{"name": "candidates:read", "realm": "apps", "changed": false, "state": "present"}]
 """
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_scope_run import run_client_scope_module
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_scopes import SCOPE_OPTIONS, SCOPES
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._module import KeycloakModule
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.scope_run import run_client_scope_module
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.scopes import SCOPE_OPTIONS, SCOPES
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.module import KeycloakModule
 
 
 def main():

@@ -224,10 +224,10 @@ clients:
   sample: [{"client_id": "billing-worker", "realm": "apps", "changed": true, "action": "regenerated", "graceful": true}]
 """
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_items import CLIENT_ADDRESS
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._module import KeycloakModule
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._rotation_policy import DEFAULT_POLICY
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._secret_rotation import run_client_secret
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.items import CLIENT_ADDRESS
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.module import KeycloakModule
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._secrets.rotation_policy import DEFAULT_POLICY
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._secrets.rotation import run_client_secret
 
 
 def main():

@@ -156,9 +156,9 @@ clients:
 
 import time
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_items import CLIENT_ADDRESS
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._module import KeycloakModule
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._secrets import SecretManager
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.items import CLIENT_ADDRESS
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.module import KeycloakModule
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._secrets.manager import SecretManager
 
 
 def main():

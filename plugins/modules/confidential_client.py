@@ -553,10 +553,10 @@ clients:
 """
 
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.run import run_client_module
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_options import (
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.options import (
     CONFIDENTIAL_OPTIONS, PLANNED_CLIENTS, PLANNED_SCOPES,
 )
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._module import KeycloakModule
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.module import KeycloakModule
 
 
 def main():

@@ -190,8 +190,8 @@ realm:
   sample: apps
 """
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._initial_access_run import run_initial_access_token
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._module import KeycloakModule
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._initial_access.run import run_initial_access_token
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.module import KeycloakModule
 
 
 def main():

@@ -144,8 +144,8 @@ clients:
 """
 
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.run import run_client_module
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_options import PLANNED_SCOPES, PUBLIC_OPTIONS
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._module import KeycloakModule
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.options import PLANNED_SCOPES, PUBLIC_OPTIONS
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.module import KeycloakModule
 
 
 def main():

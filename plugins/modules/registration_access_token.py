@@ -98,8 +98,8 @@ realm:
   sample: apps
 """
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection import admin_path, find_client
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._module import KeycloakModule
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.connection import admin_path, find_client
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.module import KeycloakModule
 
 
 def main():

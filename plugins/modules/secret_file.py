@@ -169,8 +169,8 @@ files:
   version_added: 2.0.0
 """
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._module import KeycloakModule
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._secret_file import run_secret_file
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.module import KeycloakModule
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._files.secret_file import run_secret_file
 
 
 def main():

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._rights import IMPLIED
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.rights import IMPLIED
 from tests.integration.conftest import limited_user
 from tests.integration.runner import ansible_env
 from tests.integration.test_bad_input import lookup, module, role, write_playbook

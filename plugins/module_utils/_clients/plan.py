@@ -16,10 +16,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_options import (
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.options import (
     desired_state, mapper_ops, representation_changes,
 )
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection import admin_path
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.connection import admin_path
 
 
 class ClientPlan(dict):

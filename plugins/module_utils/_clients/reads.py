@@ -13,12 +13,11 @@ __metaclass__ = type
 
 from typing import Optional
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_options import InvalidClient
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection import (
-    KeycloakOpsError, Unavailable, admin_path, find_client,
-)
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._parallel import WORKERS, run_bounded
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._rights import AdminRights
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.options import InvalidClient
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.connection import admin_path, find_client
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.errors import KeycloakOpsError, Unavailable
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.parallel import WORKERS, run_bounded
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.rights import AdminRights
 
 # Client scopes Keycloak attaches by itself when a capability of the client is switched on, by the
 # representation field of that capability. Lines whose realms have a 'service_account' scope attach it as a

@@ -21,21 +21,21 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._authorization import AuthorizationReconciler
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._authorization_items import (
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.authorization import AuthorizationReconciler
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.authorization_items import (
     InvalidAuthorization, with_authorization,
 )
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_items import item_label as _label
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_options import InvalidClient, merged_options
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_validation import validate
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.items import item_label as _label
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.options import InvalidClient, merged_options
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.validation import validate
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.journal import Journal
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.plan import Planner
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.reads import ClientReads
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.write import ClientWriter
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection import Unavailable, admin_path
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._errors import OneLineError
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._masking import collect_secrets
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._parallel import run_bounded
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.connection import admin_path
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.errors import OneLineError, Unavailable
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.masking import collect_secrets
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.parallel import run_bounded
 
 # Every failure a person reads (a refusal, bad input found late, Keycloak not answering); run_bounded turns any
 # other error into a one-line WorkerError.
