@@ -139,8 +139,8 @@ def stale_entries(mapping, examples):
         for entry in (settings or {}).get("snippets") or []:
             matches = [e.name for e in by_source[source] if entry["contains"] in e.text]
             if len(matches) != 1:
-                problems.append("%s: `contains: %s` matches %d blocks %s" % (source, entry["contains"], len(matches),
-                                                                              matches))
+                problems.append("%s: `contains: %s` matches %d blocks %s"
+                                % (source, entry["contains"], len(matches), matches))
     return problems
 
 

@@ -437,8 +437,8 @@ def task_of(name, case, realm):
         steps = [{"name": name, "ansible.builtin.set_fact": {"looked_up": "{{ %s }}" % call}}]
     else:
         # Imported, so that module_defaults reach the role's tasks.
-        variables = case.get("variables") or {"provision_realm": realm, "provision_clients": case["clients"],
-                                               "provision_client_scopes": case["scopes"]}
+        variables = case.get("variables") or {
+            "provision_realm": realm, "provision_clients": case["clients"], "provision_client_scopes": case["scopes"]}
         steps = [{"name": name, "ansible.builtin.import_role": {"name": "keycloak_ops.clients." + case.get("name", "provision")},
                   "vars": variables,
                   "module_defaults": {"group/keycloak_ops.clients.keycloak": case["connection"]} if case["connection"] else {}}]

@@ -139,4 +139,3 @@ def test_every_example_runs(keycloak, examples, mapping, realms, admin_account, 
         for example in not_run:
             print("  not run: %s: %s" % (example.name, example.not_run))
     assert not problems, "\n".join(problems)
-

@@ -28,9 +28,10 @@ def provision(tmp_path, realm, keycloak, counting_proxy):
     playbook.write_text(yaml.safe_dump([{
         "hosts": "localhost", "connection": "local", "gather_facts": False,
         "roles": [{"role": "keycloak_ops.clients.provision"}],
-        "post_tasks": [{"name": "The credentials handed on", "no_log": True, "check_mode": False,
-                        "keycloak_ops.clients.secret_file": {
-            "path": str(credentials), "content": "{{ provision_credentials | to_json }}", "mode": "0600"}}],
+        "post_tasks": [{
+            "name": "The credentials handed on", "no_log": True, "check_mode": False,
+            "keycloak_ops.clients.secret_file": {
+                "path": str(credentials), "content": "{{ provision_credentials | to_json }}", "mode": "0600"}}],
     }]))
     env = ansible_env(keycloak, KEYCLOAK_URL=counting_proxy.url)
 
