@@ -32,6 +32,11 @@ stage_collection() {  # stage_collection DEST: the tracked (and not ignored) tre
   (cd "$REPO" && git ls-files -z --cached --others --exclude-standard | tar --null -T - -cf - | tar -xf - -C "$1")
 }
 
+# The oldest Python of the modules that run on the managed hosts: X.Y of tests/config.yml's "python_requires: '>=X.Y'".
+oldest_target_python() {
+  sed -nE "s/^ *python_requires: *['\"]?>= *([0-9]+\.[0-9]+)['\"]? *$/\1/p" "$REPO/tests/config.yml"
+}
+
 python_version() {  # major.minor of the python on PATH (the venv's once bootstrap ran)
   python -c 'import sys; print("%d.%d" % sys.version_info[:2])'
 }

@@ -5,6 +5,8 @@
 #   ensure_container_engine        apt packages (podman, buildah, runc, debootstrap) and containers.conf: a host
 #                                  change, so it lives in scripts/bootstrap.sh
 #   ensure_base_image              localhost/keycloak-ops-debian:bookworm (debootstrap minbase + the host's CAs)
+#   ensure_python_image            a target host with Debian's python3; ensure_oldest_target_image X.Y one with only
+#                                  Python X.Y (the build host's, copied in)
 #   ensure_image NAME CONTEXT [ARG...]  podman build of CONTEXT/Containerfile, skipped when its inputs are unchanged
 #   start_docker_api DIR           a Docker-API socket (podman system service) at DIR/keycloak-ops-podman.sock;
 #                                  exports DOCKER_HOST; stop_docker_api stops it (and only it)
@@ -83,6 +85,19 @@ ensure_keycloak_image() {  # ensure_keycloak_image: localhost/keycloak-ops-keycl
     --build-arg "BASE_IMAGE=$BASE_IMAGE" --volume "$java:/mnt/jdk:ro" --volume "$dist:/mnt/keycloak:ro" \
     --volume "$(readlink -f "$java/lib/security/cacerts"):/mnt/cacerts:ro"
   echo "localhost/keycloak-ops-keycloak:$version"
+}
+
+ensure_oldest_target_image() {  # ensure_oldest_target_image X.Y: localhost/keycloak-ops-pythonX.Y:bookworm, printed
+  # A target host with only that Python: a self-contained build of it (pyenv's) copied in, as no Debian has it.
+  local version="$1" python prefix
+  python="$(find_python "$version")" || { log "need Python $version for the oldest target host"; return 1; }
+  prefix="$("$python" -c 'import sys; print(sys.prefix)')"
+  case "$prefix" in
+    /usr|/usr/local) log "Python $version at $python is the system's: need a self-contained build (pyenv install $version)"; return 1 ;;
+  esac
+  ensure_image "localhost/keycloak-ops-python$version:bookworm" "$REPO/extensions/molecule/docker/oldest_host" \
+    --build-arg "BASE_IMAGE=$BASE_IMAGE" --build-arg "PYTHON_VERSION=$version" --volume "$prefix:/mnt/python:ro"
+  echo "localhost/keycloak-ops-python$version:bookworm"
 }
 
 ensure_python_image() {  # ensure_python_image: localhost/keycloak-ops-python3:bookworm (a target host: Python only), printed

@@ -24,7 +24,13 @@ start_container_lab() {
   source "$REPO/scripts/containers.sh"
   ensure_base_image
   KCOPS_KEYCLOAK_IMAGE="$(ensure_keycloak_image)" KCOPS_HOST_IMAGE="$(ensure_python_image)"
-  export KCOPS_KEYCLOAK_IMAGE KCOPS_HOST_IMAGE
+  # The oldest target Python (tests/config.yml) on a host of its own, driven by the oldest supported ansible-core:
+  # the newest manages Python 3.9 and later only (extensions/molecule/docker/oldest_target.yml).
+  KCOPS_OLDEST_TARGET_PYTHON="$(oldest_target_python)"
+  KCOPS_OLDEST_TARGET_IMAGE="$(ensure_oldest_target_image "$KCOPS_OLDEST_TARGET_PYTHON")"
+  bootstrap_venv_oldest
+  KCOPS_OLDEST_ANSIBLE_PLAYBOOK="$VENV_OLDEST/bin/ansible-playbook"
+  export KCOPS_KEYCLOAK_IMAGE KCOPS_HOST_IMAGE KCOPS_OLDEST_TARGET_PYTHON KCOPS_OLDEST_TARGET_IMAGE KCOPS_OLDEST_ANSIBLE_PLAYBOOK
   # Set explicitly, so this checkout (tests/collection_path.py) comes first too.
   ANSIBLE_COLLECTIONS_PATH="$(python "$REPO/tests/collection_path.py"):$(bash "$REPO/scripts/check-ee.sh" --collections-path)"
   export ANSIBLE_COLLECTIONS_PATH

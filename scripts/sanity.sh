@@ -15,10 +15,6 @@ source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
 # execution environment (python-keycloak needs Python 3.10 there).
 HOST_SIDE_MODULES=(plugins/modules/client_registration.py plugins/modules/secret_file.py)
 
-oldest_target_python() {  # the X.Y of tests/config.yml's "python_requires: '>=X.Y'"
-  sed -nE "s/^ *python_requires: *['\"]?>= *([0-9]+\.[0-9]+)['\"]? *$/\1/p" "$REPO/tests/config.yml"
-}
-
 ansible_test=(ansible-test)
 if [ "${1:-}" = "--oldest-target" ]; then
   PYTHON_VERSION="$(oldest_target_python)"

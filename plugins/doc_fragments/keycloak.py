@@ -73,7 +73,8 @@ options:
       - Secret of O(auth_client_id).
       - Without O(auth_username), the token is obtained with the client-credentials grant of this
         client's service account. This is the recommended mode for AWX/AAP; give the service account
-        only the realm-management roles it needs (C(manage-clients), C(view-realm)).
+        only the realm-management roles its tasks need, which each module's notes name (C(manage-clients) for
+        clients, their secrets and client scopes).
       - If not set, the value of the E(KEYCLOAK_CLIENT_SECRET) environment variable is used.
     type: str
   auth_username:

@@ -15,7 +15,10 @@ description:
     to C(client_id), C(client_secret) (confidential clients returned with return_secret), C(realm), C(id),
     C(token_url) and C(issuer_url), which the deliver role hands to consumers.
   - A client that would be created (check mode) has no secret yet and is marked C(pending=true), so the
-    deliver role predicts its destinations instead of failing.
+    deliver role predicts its destinations instead of failing; so is a result with C(secret_readable=false) (a
+    client that would be made confidential or given a new secret).
+  - Results of M(keycloak_ops.clients.client_secret_info) (C(client_id), C(realm), C(id), C(secret)) are taken too,
+    as the provision role does (its client task returns no secret, a read of its own does).
 author:
   - keycloak_ops maintainers (@keycloak-ops)
 positional: public_url
@@ -41,15 +44,32 @@ options:
 """
 
 EXAMPLES = r"""
-- name: Credentials for delivery (never print them)
+- name: Backend services, their secrets returned for delivery
+  keycloak_ops.clients.confidential_client:
+    realm: apps
+    preset: service
+    clients: [billing-worker, report-job]
+    return_secret: true
+  register: provisioned
+  no_log: true
+
+- name: Credentials for delivery, keyed by client id (never print them)
   ansible.builtin.set_fact:
     credentials: "{{ provisioned.clients | keycloak_ops.clients.client_credentials('https://sso.example.com') }}"
   no_log: true
+
+- name: One client's credentials as the env file its consumer reads
+  keycloak_ops.clients.secret_file:
+    path: /etc/billing/oidc.env
+    content: "{{ credentials['billing-worker'] | keycloak_ops.clients.credentials_file('env') }}"
+    secrets: ["{{ credentials['billing-worker'].client_secret }}"]
 """
 
 RETURN = r"""
 _value:
-  description: Client id to credentials.
+  description:
+    - Client id to credentials. Hand one client's entry (C(credentials['billing-worker'])) to
+      P(keycloak_ops.clients.credentials_file#filter), or the whole dict to the deliver role.
   type: dict
 """
 
@@ -71,8 +91,8 @@ def client_credentials(results, public_url, pending=None):
             entry['pending'] = True
         elif result.get('secret'):
             entry['client_secret'] = result['secret']
-        elif result.get('id') is None and result.get('changed'):
-            # Check mode: the client would be created, its secret does not exist yet.
+        elif result.get('secret_readable') is False or (result.get('id') is None and result.get('changed')):
+            # Check mode: the client would be created (or get its secret), its secret does not exist yet.
             entry['pending'] = True
         credentials[result['client_id']] = entry
     return credentials

@@ -32,7 +32,13 @@ options:
 EXAMPLES = r"""
 - name: Confidential clients of the inventory
   keycloak_ops.clients.confidential_client:
+    realm: apps
     clients: "{{ provision_clients | keycloak_ops.clients.clients_of_kind('confidential') }}"
+
+- name: Public clients of the inventory
+  keycloak_ops.clients.public_client:
+    realm: apps
+    clients: "{{ provision_clients | keycloak_ops.clients.clients_of_kind('public') }}"
 """
 
 RETURN = r"""

@@ -19,7 +19,10 @@ positional: format
 options:
   _input:
     description:
-      - Credentials, a dict with C(client_id), C(client_secret) and optionally C(token_url) and C(issuer_url).
+      - One client's credentials, a dict with C(client_id), C(client_secret) and optionally C(token_url) and
+        C(issuer_url), such as an entry of what P(keycloak_ops.clients.client_credentials#filter) returns, which is
+        keyed by client id (C(credentials['billing-worker'])). The whole keyed dict is refused with a message naming
+        the entry to pick.
     type: dict
     required: true
   format:
@@ -44,12 +47,22 @@ options:
 """
 
 EXAMPLES = r"""
-- name: An env file for MLflow
-  ansible.builtin.copy:
-    dest: /etc/mlflow/oidc.env
-    content: "{{ credentials | keycloak_ops.clients.credentials_file('env', preset='mlflow') }}"
-    mode: "0600"
-  no_log: true
+# credentials: client id -> credentials, as the client_credentials filter makes them from the results of a client
+# module run with return_secret: true.
+- name: An env file for MLflow, born readable by its owner only
+  keycloak_ops.clients.secret_file:
+    path: /etc/mlflow/oidc.env
+    content: "{{ credentials['mlflow-tracking'] | keycloak_ops.clients.credentials_file('env', preset='mlflow') }}"
+    secrets: ["{{ credentials['mlflow-tracking'].client_secret }}"]
+
+- name: The same credentials as Java properties, with key names of the consumer's own and no issuer URL
+  keycloak_ops.clients.secret_file:
+    path: /etc/mlflow/oidc.properties
+    content: >-
+      {{ credentials['mlflow-tracking'] | keycloak_ops.clients.credentials_file('properties',
+         keys={'client_id': 'oidc.client-id', 'client_secret': 'oidc.client-secret', 'token_url': 'oidc.token-url',
+               'issuer_url': ''}) }}
+    secrets: ["{{ credentials['mlflow-tracking'].client_secret }}"]
 """
 
 RETURN = r"""
@@ -64,7 +77,7 @@ import re
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_text
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._delivery_presets import CONSUMER_PRESETS, CREDENTIAL_FIELDS
+from ansible_collections.keycloak_ops.clients.plugins.plugin_utils._delivery_presets import CONSUMER_PRESETS, CREDENTIAL_FIELDS
 
 # Values made only of these need no quoting in an env file read by a shell, systemd or docker --env-file.
 ENV_SAFE = re.compile(r'^[A-Za-z0-9_./:@%+,=-]*$')
@@ -80,6 +93,11 @@ def credential_pairs(credentials, preset='generic', keys=None):
     if unknown:
         raise AnsibleFilterError("credentials_file: unknown field '%s' in keys; fields are %s"
                                  % (unknown[0], ', '.join(CREDENTIAL_FIELDS)))
+    if 'client_id' not in credentials and credentials and all(
+            isinstance(v, dict) and 'client_id' in v for v in credentials.values()):
+        raise AnsibleFilterError("credentials_file: these are the credentials of clients keyed by client id (%s), as "
+                                 "client_credentials returns them; give one client's: credentials['%s']"
+                                 % (', '.join(sorted(credentials)), sorted(credentials)[0]))
     for required in ('client_id', 'client_secret'):
         if required in mapping and mapping[required] and not credentials.get(required):
             raise AnsibleFilterError("credentials_file: the credentials have no %s" % required)

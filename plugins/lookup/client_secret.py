@@ -37,6 +37,9 @@ extends_documentation_fragment:
   - keycloak_ops.clients.keycloak.SERVER
   - keycloak_ops.clients.keycloak.PLUGINS
 notes:
+  - Roles of realm-management it needs in the realm (measured on Keycloak; docs/least-privilege.yml in the collection)
+    are, for clients, their secrets, client scopes (and the realm's default client scopes), initial access tokens and
+    registration access tokens, C(manage-clients).
   - Lookups run on the controller, so the C(KEYCLOAK_*) variables are read from the controller's environment.
 seealso:
   - module: keycloak_ops.clients.client_secret_info
@@ -56,8 +59,8 @@ EXAMPLES = r"""
 - name: Several clients in one lookup (one token); query() returns a list
   ansible.builtin.set_fact:
     worker_secrets: "{{ query('keycloak_ops.clients.client_secret', 'billing-worker', 'report-job', realm='apps',
-                              auth_keycloak_url='https://sso.example.com', auth_client_id='ansible',
-                              auth_client_secret=vault_keycloak_ansible_secret) }}"
+                              auth_keycloak_url='https://sso.example.com', auth_realm='apps',
+                              auth_client_id='ansible', auth_client_secret=vault_keycloak_ansible_secret) }}"
   no_log: true
 """
 
@@ -73,11 +76,12 @@ from ansible.module_utils.basic import missing_required_lib
 from ansible.plugins.lookup import LookupBase
 from ansible.utils.unsafe_proxy import wrap_var
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection import (
-    KEYCLOAK_IMPORT_ERROR, KeycloakAPI, KeycloakOpsError,
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.connection import (
+    KEYCLOAK_IMPORT_ERROR, KeycloakAPI,
 )
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection_options import keycloak_argument_spec
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._secrets import SecretManager
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.connection_options import keycloak_argument_spec
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.errors import KeycloakOpsError
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._secrets.manager import SecretManager
 
 
 class LookupModule(LookupBase):

@@ -123,10 +123,10 @@ clients:
             "status": 200, "error": null}]
 """
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._credentials_check import (
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._secrets.credentials_check import (
     CHECK_ITEM, run_credentials_check,
 )
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._module import KeycloakModule
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.module import KeycloakModule
 
 
 def main():

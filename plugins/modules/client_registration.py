@@ -92,7 +92,8 @@ options:
   entity_descriptor:
     description:
       - The SAML 2.0 entity descriptor (C(md:EntityDescriptor) XML) of the service provider, for
-        O(provider=saml2-entity-descriptor), for example C({{ lookup('ansible.builtin.file', 'sp-metadata.xml') }}).
+        O(provider=saml2-entity-descriptor), for example the SP's metadata file read with the C(ansible.builtin.file)
+        lookup (see EXAMPLES).
       - Sent only to register the client; once O(credentials_file) exists the registered client is converged with
         O(metadata) instead (the provider cannot update), so a changed descriptor is not sent again.
       - Give the SP's signing certificate in it (C(md:KeyDescriptor use="signing")), as SP metadata usually does;
@@ -148,6 +149,9 @@ options:
     type: bool
     default: false
 notes:
+  - Roles of realm-management it needs in the realm (measured on Keycloak; docs/least-privilege.yml in the collection)
+    are, for registration of a client on its host with an initial access token (the role C(self_register) mints it),
+    none.
   - Needs only Python on the host, neither python-keycloak nor requests. It speaks HTTP with Ansible's own
     C(ansible.module_utils.urls), and sends each request once.
   - Needs no admin credentials, and does not take the admin connection options of the other modules
@@ -283,9 +287,9 @@ secret:
 
 from ansible.module_utils.basic import env_fallback
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._module import KeycloakModule
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._registration import run_client_registration
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._registration_metadata import PROVIDERS
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.module import KeycloakModule
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._registration.run import run_client_registration
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._registration.metadata import PROVIDERS
 
 
 def main():

@@ -119,10 +119,10 @@ options:
     type: str
     choices: [default, optional, none]
 notes:
-  - Needs the C(manage-clients) role of realm-management in the realm, for the scopes, their mappers and the realm's
-    default client scopes alike (measured on Keycloak 26.x; C(manage-realm) is not enough, even with
-    C(view-clients)). A run that changes nothing needs C(view-clients) only; with C(query-clients) alone Keycloak
-    lists no scope, so the task refuses instead of calling a scope absent.
+  - Roles of realm-management it needs in the realm (measured on Keycloak; docs/least-privilege.yml in the collection)
+    are, for clients, their secrets, client scopes (and the realm's default client scopes), initial access tokens and
+    registration access tokens, C(manage-clients).
+  - With C(query-clients) alone Keycloak lists no scope, so the task refuses instead of calling a scope absent.
   - The rights are checked before the first write, and only when some write is planned.
 seealso:
   - module: keycloak_ops.clients.confidential_client
@@ -210,9 +210,9 @@ scopes:
   sample: [{"name": "candidates:read", "realm": "apps", "changed": false, "state": "present"}]
 """
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_scope_run import run_client_scope_module
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_scopes import SCOPE_OPTIONS, SCOPES
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._module import KeycloakModule
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.scope_run import run_client_scope_module
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.scopes import SCOPE_OPTIONS, SCOPES
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.module import KeycloakModule
 
 
 def main():

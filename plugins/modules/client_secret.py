@@ -71,8 +71,8 @@ options:
     description:
       - How long the previous secret stays valid after a rotation (the executor's C(rotated-expiration-period)).
       - When given, the module makes sure the realm has the client profile and client policy O(rotation_policy)
-        and that they cover the clients of the task, before any regeneration. This needs the C(manage-realm) role
-        and the C(client-secret-rotation) feature of Keycloak.
+        and that they cover the clients of the task, before any regeneration. This needs the
+        C(client-secret-rotation) feature of Keycloak, and the roles the notes name.
       - Seconds or a duration such as V(2d), shorter than O(secret_expiration).
     type: raw
   secret_expiration:
@@ -95,7 +95,10 @@ options:
     type: str
     default: keycloak-ops-secret-rotation
 notes:
-  - Needs the C(manage-clients) role of realm-management, and C(manage-realm) with O(grace_period).
+  - Roles of realm-management it needs in the realm (measured on Keycloak; docs/least-privilege.yml in the collection)
+    are, for clients, their secrets, client scopes (and the realm's default client scopes), initial access tokens and
+    registration access tokens, C(manage-clients); for graceful rotation, the previous secret valid for a grace period
+    (C(grace_period), the rotate role's default), C(manage-clients) and C(manage-realm).
   - Costs one token, the realm's listing (or a query per client in a realm of more than about six times as many
     clients), the realm's client policies with O(grace_period), and per changed client its writes and one read back.
     A run with nothing due sends no write.
@@ -122,12 +125,12 @@ EXAMPLES = r"""
   no_log: true
 
 - name: Deliver the new secret (the consumer switches while the previous one still works)
-  ansible.builtin.copy:
-    dest: /etc/billing/client-secret
+  keycloak_ops.clients.secret_file:
+    path: /etc/billing/client-secret
     content: "{{ rotation.secret }}"
+    secrets: ["{{ rotation.secret }}"]
     mode: "0400"
   when: rotation.action == 'regenerated'
-  no_log: true
 
 - name: Once every consumer uses the new secret, stop accepting the previous one
   keycloak_ops.clients.client_secret:
@@ -221,10 +224,10 @@ clients:
   sample: [{"client_id": "billing-worker", "realm": "apps", "changed": true, "action": "regenerated", "graceful": true}]
 """
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_items import CLIENT_ADDRESS
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._module import KeycloakModule
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._rotation_policy import DEFAULT_POLICY
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._secret_rotation import run_client_secret
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.items import CLIENT_ADDRESS
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.module import KeycloakModule
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._secrets.rotation_policy import DEFAULT_POLICY
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._secrets.rotation import run_client_secret
 
 
 def main():

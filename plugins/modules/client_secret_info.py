@@ -37,7 +37,9 @@ attributes:
     support: none
 options: {}
 notes:
-  - Needs the C(manage-clients) role of realm-management in the realm of the clients.
+  - Roles of realm-management it needs in the realm (measured on Keycloak; docs/least-privilege.yml in the collection)
+    are, for clients, their secrets, client scopes (and the realm's default client scopes), initial access tokens and
+    registration access tokens, C(manage-clients).
   - Many clients cost one token and, in a realm of fewer than about six times as many clients, one listing request
     per 300 clients of the realm (the listing holds the secrets and rotated secrets); in a bigger realm an exact
     query per client, a few at a time. A secret Keycloak shows masked is read on its own, which then fails naming
@@ -50,9 +52,10 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: Read the secret of a service client (never print it)
+- name: Read the secret of a service client (never print it), as a service account of the apps realm
   keycloak_ops.clients.client_secret_info:
     auth_keycloak_url: https://sso.example.com
+    auth_realm: apps
     auth_client_id: ansible
     auth_client_secret: "{{ vault_keycloak_ansible_secret }}"
     realm: apps
@@ -60,13 +63,13 @@ EXAMPLES = r"""
   register: billing
   no_log: true
 
-- name: Hand it to the application host, readable by the service only
-  ansible.builtin.copy:
-    dest: /etc/billing/client-secret
+- name: Hand it to the application host, readable by the service only (born with its owner and mode)
+  keycloak_ops.clients.secret_file:
+    path: /etc/billing/client-secret
     content: "{{ billing.secret }}"
+    secrets: ["{{ billing.secret }}"]
     owner: billing
     mode: "0400"
-  no_log: true
 
 - name: Many clients, one token
   keycloak_ops.clients.client_secret_info:
@@ -153,9 +156,9 @@ clients:
 
 import time
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_items import CLIENT_ADDRESS
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._module import KeycloakModule
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._secrets import SecretManager
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.items import CLIENT_ADDRESS
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.module import KeycloakModule
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._secrets.manager import SecretManager
 
 
 def main():

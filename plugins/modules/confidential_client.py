@@ -74,10 +74,8 @@ options:
       - Removals come after every create and update, permissions first, then policies (an aggregate before the
         policies it combines), resources and scopes. An item that stays may not name an item that goes (Keycloak
         would drop the reference silently, or delete a permission left with no policy); the task fails instead.
-      - Needs the C(manage-clients) (or C(manage-authorization) with C(view-clients)) role of realm-management,
-        in check mode too, as Keycloak shows a resource server's items only to those; C(view-realm) to look up
-        the roles of role policies, C(view-users) for the groups of group policies and C(query-users) for the
-        users of user policies.
+      - Check mode needs the same roles of realm-management (in the notes), as Keycloak shows a resource server's
+        items only to those.
     type: dict
     version_added: 2.0.0
     suboptions:
@@ -301,11 +299,33 @@ options:
       - Run such a task with C(no_log=true) so the secret stays out of logs and output.
     type: bool
     default: false
+  planned_clients:
+    description:
+      - Clients that an earlier task of the same check-mode run would create or delete, so that this task's check
+        mode plans authorization policies naming them instead of failing on a client that does not exist yet (or
+        passing on one that the earlier task deletes).
+      - Each item is a client ID in O(realm), or a dict with C(client_id) and optionally C(realm) and C(state),
+        such as the items of O(keycloak_ops.clients.public_client#module:clients).
+      - Used in check mode only; outside it every client named must exist. The provision role passes its public
+        clients here, as it writes them before the confidential ones.
+      - A task-level option, not an option of an item of O(clients).
+    type: list
+    elements: raw
+    version_added: 2.1.0
 notes:
   - Clients are found with the exact C(clientId) query of the admin API, or, when a task names many clients of a
     small realm, with the realm's paged listing, whichever costs fewer requests.
-  - Needs the C(manage-clients) role of realm-management in the realm, and C(manage-users) to grant
-    service-account roles.
+  - Roles of realm-management it needs in the realm (measured on Keycloak; docs/least-privilege.yml in the collection)
+    are, for clients, their secrets, client scopes (and the realm's default client scopes), initial access tokens and
+    registration access tokens, C(manage-clients); for realm roles granted to service accounts
+    (C(service_account_realm_roles)), C(manage-clients), C(manage-users) and C(view-realm); for roles of other clients
+    granted to service accounts (C(service_account_client_roles)), C(manage-clients) and C(manage-users); for roles of
+    realm-management itself granted to service accounts (C(service_account_client_roles)), C(manage-clients) and
+    C(manage-users), and each realm-management role it grants (or C(realm-admin), which holds them all); for a
+    client's authorization services, its scopes, resources, client policies and permissions (C(authorization)),
+    C(manage-clients) (or C(manage-authorization) and C(view-clients)); for role policies of authorization services,
+    C(manage-clients) and C(view-realm); for group and user policies of authorization services, C(manage-clients) and
+    C(view-users).
   - Keycloak evaluates the permissions of O(authorization) for a token, for example with the UMA grant
     (C(grant_type=urn:ietf:params:oauth:grant-type:uma-ticket), C(audience=<client_id>), C(response_mode=permissions)).
 seealso:
@@ -316,6 +336,7 @@ EXAMPLES = r"""
 - name: A backend service using the client-credentials grant, with realm-management roles
   keycloak_ops.clients.confidential_client:
     auth_keycloak_url: https://sso.example.com
+    auth_realm: apps
     auth_client_id: ansible
     auth_client_secret: "{{ vault_keycloak_ansible_secret }}"
     realm: apps
@@ -419,13 +440,17 @@ EXAMPLES = r"""
           resources: [urn:acme/hr:handbook]
           policies: [office hours]
 
-- name: Remove single items of a resource server (the permission is removed before its policy)
+- name: Remove single items of a resource server (a permission that stays first stops naming the policy that goes)
   keycloak_ops.clients.confidential_client:
     realm: apps
     client_id: urn:acme/payroll
     preset: service
     authorization:
       permissions:
+        - name: read invoices
+          resources: [urn:acme/payroll:invoices]
+          scopes: [read]
+          policies: [invoice-readers]
         - name: write invoices
           state: absent
       policies:
@@ -452,7 +477,7 @@ RETURN = r"""
 stands:
   description:
     - After a failure, the writes of the task that stand, in the order they were sent; each one that cannot be
-      undone says why, for example C(deleted client a (cannot be undone)). Empty when the realm is as before the task.
+      undone says why, for example "deleted client a (cannot be undone)". Empty when the realm is as before the task.
   returned: on failure, once every item passed the checks that need no request
   type: list
   elements: str
@@ -499,13 +524,28 @@ grants:
   elements: str
   sample: [client_credentials]
 secret:
-  description: The client secret. Only with O(return_secret=true); use C(no_log=true).
-  returned: when O(return_secret=true), O(state=present) and not in check mode
+  description:
+    - The client secret. Only with O(return_secret=true); use C(no_log=true).
+    - In check mode, the secret of a client that exists already and stays confidential (read, nothing is written);
+      a client the task would create, or convert from public, has no secret yet and returns none.
+  returned: when O(return_secret=true) and O(state=present); in check mode only for a client that exists and stays
+    confidential
   type: str
   sample: 9nYb2XsUqVbD0yV1d0mL6d8kJ3oQ7qTz
+secret_readable:
+  description:
+    - Whether reading the client's secret now (M(keycloak_ops.clients.client_secret_info)) gives the secret it has
+      after the task. False in check mode for a client that would be created, made confidential or given a new
+      secret.
+    - The provision role reads the secrets of these clients in a task of its own, so that this task returns no secret
+      and shows its diff.
+  returned: when O(client_id) is given and O(state=present)
+  type: bool
+  sample: true
+  version_added: 2.1.0
 clients:
   description: One result per client, in the order given, each with C(client_id), C(realm), C(id), C(changed),
-    C(state), C(end_state), C(grants) and (with O(return_secret=true)) C(secret).
+    C(state), C(end_state), C(grants), C(secret_readable) and (with O(return_secret=true)) C(secret).
   returned: always
   type: list
   elements: dict
@@ -513,15 +553,16 @@ clients:
 """
 
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.run import run_client_module
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_options import (
-    CONFIDENTIAL_OPTIONS, PLANNED_SCOPES,
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.options import (
+    CONFIDENTIAL_OPTIONS, PLANNED_CLIENTS, PLANNED_SCOPES,
 )
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._module import KeycloakModule
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.module import KeycloakModule
 
 
 def main():
-    module = KeycloakModule(dict(PLANNED_SCOPES, return_secret=dict(type='bool', default=False)),
-                            item_options=CONFIDENTIAL_OPTIONS)
+    task_options: dict = dict(PLANNED_SCOPES, **PLANNED_CLIENTS)
+    task_options['return_secret'] = dict(type='bool', default=False)
+    module = KeycloakModule(task_options, item_options=CONFIDENTIAL_OPTIONS)
     run_client_module(module, 'confidential')
 
 

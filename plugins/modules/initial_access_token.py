@@ -78,8 +78,10 @@ options:
     type: bool
     default: false
 notes:
-  - Needs the C(manage-clients) role of realm-management in the realm (what Keycloak checks for initial access
-    tokens; C(create-client) alone is refused).
+  - Roles of realm-management it needs in the realm (measured on Keycloak; docs/least-privilege.yml in the collection)
+    are, for clients, their secrets, client scopes (and the realm's default client scopes), initial access tokens and
+    registration access tokens, C(manage-clients).
+  - Keycloak refuses an initial access token to C(create-client) alone.
   - Keycloak answers the creation with HTTP 200 up to version 26.6 and with 201 from 26.7; both are accepted.
   - Expiry in RV(tokens) is computed with the clock of the host running the module against the creation
     time Keycloak recorded.
@@ -188,8 +190,8 @@ realm:
   sample: apps
 """
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._initial_access_run import run_initial_access_token
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._module import KeycloakModule
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._initial_access.run import run_initial_access_token
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.module import KeycloakModule
 
 
 def main():

@@ -55,7 +55,9 @@ options:
       - Accept wildcard redirect URIs and web origins, and C(http) redirect URIs to non-loopback hosts.
     type: bool
 notes:
-  - Needs the C(manage-clients) role of realm-management in the realm.
+  - Roles of realm-management it needs in the realm (measured on Keycloak; docs/least-privilege.yml in the collection)
+    are, for clients, their secrets, client scopes (and the realm's default client scopes), initial access tokens and
+    registration access tokens, C(manage-clients).
 seealso:
   - module: keycloak_ops.clients.confidential_client
 """
@@ -90,7 +92,7 @@ RETURN = r"""
 stands:
   description:
     - After a failure, the writes of the task that stand, in the order they were sent; each one that cannot be
-      undone says why, for example C(deleted client a (cannot be undone)). Empty when the realm is as before the task.
+      undone says why, for example "deleted client a (cannot be undone)". Empty when the realm is as before the task.
   returned: on failure, once every item passed the checks that need no request
   type: list
   elements: str
@@ -142,8 +144,8 @@ clients:
 """
 
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.run import run_client_module
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_options import PLANNED_SCOPES, PUBLIC_OPTIONS
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._module import KeycloakModule
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.options import PLANNED_SCOPES, PUBLIC_OPTIONS
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.module import KeycloakModule
 
 
 def main():

@@ -44,7 +44,9 @@ options:
     type: str
     required: true
 notes:
-  - Needs the C(manage-clients) role of realm-management in the realm.
+  - Roles of realm-management it needs in the realm (measured on Keycloak; docs/least-privilege.yml in the collection)
+    are, for clients, their secrets, client scopes (and the realm's default client scopes), initial access tokens and
+    registration access tokens, C(manage-clients).
 seealso:
   - module: keycloak_ops.clients.client_registration
 """
@@ -96,8 +98,8 @@ realm:
   sample: apps
 """
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection import admin_path, find_client
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._module import KeycloakModule
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.connection import admin_path, find_client
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.module import KeycloakModule
 
 
 def main():

@@ -123,12 +123,14 @@ notes:
 """
 
 EXAMPLES = r"""
+# credentials: client id -> credentials, as the client_credentials filter makes them from the results of a client
+# module run with return_secret: true.
 - name: An env file readable by the service only, from its first byte
   keycloak_ops.clients.secret_file:
     path: /etc/billing/oidc.env
-    content: "{{ credentials | keycloak_ops.clients.credentials_file('env') }}"
+    content: "{{ credentials['billing-worker'] | keycloak_ops.clients.credentials_file('env') }}"
     secrets:
-      - "{{ credentials.client_secret }}"
+      - "{{ credentials['billing-worker'].client_secret }}"
     owner: billing
     mode: "0400"
 
@@ -136,11 +138,11 @@ EXAMPLES = r"""
   keycloak_ops.clients.secret_file:
     files:
       - path: /etc/billing/oidc.env
-        content: "{{ billing | keycloak_ops.clients.credentials_file('env') }}"
-        secrets: ["{{ billing.client_secret }}"]
+        content: "{{ credentials['billing-worker'] | keycloak_ops.clients.credentials_file('env') }}"
+        secrets: ["{{ credentials['billing-worker'].client_secret }}"]
       - path: /etc/reports/oidc.env
-        content: "{{ reports | keycloak_ops.clients.credentials_file('env') }}"
-        secrets: ["{{ reports.client_secret }}"]
+        content: "{{ credentials['report-job'] | keycloak_ops.clients.credentials_file('env') }}"
+        secrets: ["{{ credentials['report-job'].client_secret }}"]
     mode: "0400"
 """
 
@@ -167,8 +169,8 @@ files:
   version_added: 2.0.0
 """
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._module import KeycloakModule
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._secret_file import run_secret_file
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.module import KeycloakModule
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._files.secret_file import run_secret_file
 
 
 def main():

@@ -29,12 +29,27 @@ def service_account(oracle, client_id, roles):
     """A confidential client whose service account holds these realm-management roles; returns its secret."""
     oracle.create_client({"clientId": client_id, "publicClient": False, "serviceAccountsEnabled": True,
                           "standardFlowEnabled": False, "directAccessGrantsEnabled": False})
-    uuid = oracle.get_client_id(client_id)
-    user = oracle.get_client_service_account_user(uuid)
+    client_uuid = oracle.get_client_id(client_id)
+    user = oracle.get_client_service_account_user(client_uuid)
     realm_management = oracle.get_client_id("realm-management")
     oracle.assign_client_role(user["id"], realm_management,
                               [oracle.get_client_role(realm_management, name) for name in roles])
-    return oracle.get_client_secrets(uuid)["value"]
+    return oracle.get_client_secrets(client_uuid)["value"]
+
+
+LIMITED_PASSWORD = "Limited-password-1"
+
+
+def limited_user(oracle, roles):
+    """A new user of the oracle's realm holding only these realm-management roles; its connection options."""
+    username = "limited-%s" % uuid.uuid4().hex[:8]
+    management = oracle.get_client_id("realm-management")
+    user_id = oracle.create_user({"username": username, "enabled": True, "firstName": "limited", "lastName": "user",
+                                  "email": username + "@example.com", "emailVerified": True,
+                                  "credentials": [{"type": "password", "value": LIMITED_PASSWORD, "temporary": False}]})
+    if roles:
+        oracle.assign_client_role(user_id, management, [oracle.get_client_role(management, r) for r in roles])
+    return dict(auth_realm=oracle.connection.realm_name, auth_username=username, auth_password=LIMITED_PASSWORD)
 
 
 @pytest.fixture(scope="module")

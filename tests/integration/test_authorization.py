@@ -7,9 +7,11 @@ import json
 
 import pytest
 import requests
+import yaml
 
 from tests.integration import oidc
-from tests.integration.runner import run_module
+from tests.integration.conftest import admin_client, new_realm
+from tests.integration.runner import ansible_env, run_module, run_playbook
 
 SERVER = "urn:acme/payroll"
 INVOICES = "urn:acme/payroll:invoices"
@@ -285,3 +287,39 @@ def test_exclusive_removes_what_is_no_longer_declared(keycloak, realm, env, coun
     counting_proxy.reset()
     assert run_module("confidential_client", args(realm, gone, server=server), proxied).result["changed"] is False
     assert counting_proxy.writes("admin") == 0, counting_proxy.calls
+
+
+def test_provision_resolves_policies_naming_public_clients_of_the_same_declaration(keycloak, tmp_path):
+    """On a fresh realm, a resource server whose client policy names a public client declared after it in the same
+    provision_clients provisions in one run, in check mode first (nothing written), then for real, then idempotent."""
+    fresh = new_realm(keycloak, prefix="cross")
+    try:
+        declaration = [
+            dict(client_id="urn:acme/orders", preset="service",
+                 authorization=dict(scopes=["read"], resources=[dict(name="orders", scopes=["read"])],
+                                    policies=[dict(name="spa-users", type="client", clients=["orders-spa"])],
+                                    permissions=[dict(name="spa reads", resources=["orders"], scopes=["read"],
+                                                      policies=["spa-users"])])),
+            dict(client_id="orders-spa", kind="public", preset="spa", redirect_uris=["https://orders.example/cb"])]
+        playbook = tmp_path / "provision.yml"
+        playbook.write_text(yaml.safe_dump([dict(
+            hosts="localhost", connection="local", gather_facts=False,
+            roles=[dict(role="keycloak_ops.clients.provision",
+                        vars=dict(provision_realm=fresh, provision_clients=declaration))])]))
+        env = ansible_env(keycloak)
+        server = admin_client(keycloak, fresh)
+        checked = run_playbook(str(playbook), env, check=True)
+        assert checked.rc == 0, checked.output[-3000:]
+        assert server.get_client_id("orders-spa") is None and server.get_client_id("urn:acme/orders") is None
+
+        first = run_playbook(str(playbook), env)
+        assert first.rc == 0, first.output[-3000:]
+        resource_server = server.get_client_id("urn:acme/orders")
+        policies = server.connection.raw_get("admin/realms/%s/clients/%s/authz/resource-server/policy?name=spa-users"
+                                             % (fresh, resource_server)).json()
+        assert json.loads(policies[0]["config"]["clients"]) == [server.get_client_id("orders-spa")]
+
+        again = run_playbook(str(playbook), env)
+        assert again.rc == 0 and "changed=0" in again.output, again.output[-3000:]
+    finally:
+        admin_client(keycloak).delete_realm(fresh)

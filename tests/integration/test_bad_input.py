@@ -105,6 +105,15 @@ def snapshot(oracle, realm):
 # -- the cases: data/bad_input.yml ------------------------------------------------------------------------------
 
 CORPUS_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "bad_input.yml")
+
+
+def corpus_data():
+    with open(CORPUS_FILE) as handle:
+        return yaml.safe_load(handle)
+
+
+# A mapper that passes every check before the write and that Keycloak refuses (the corpus's shared part).
+PAIRWISE_UNREACHABLE = corpus_data()["shared"]["pairwise_unreachable"]
 # The data file's shorthands for a module: (module, the option naming its item, the item when the case names none).
 NAMED_ITEM = {
     "conf": ("confidential_client", "client_id", "new-conf"),
@@ -121,8 +130,10 @@ def lookup(terms, expect, **options):
     return dict(kind="lookup", terms=terms, options=options, expect=expect)
 
 
-def role(clients, expect, connection=None, scopes=None):
-    return dict(kind="role", clients=clients, expect=expect, connection=connection or {}, scopes=scopes or [])
+def role(clients, expect, connection=None, scopes=None, name="provision", variables=None):
+    """The provision role with these clients and scopes, or another role (name) with its variables."""
+    return dict(kind="role", clients=clients, expect=expect, connection=connection or {}, scopes=scopes or [],
+                name=name, variables=variables)
 
 
 def as_user(name, realm):
@@ -173,8 +184,7 @@ def corpus(keycloak, realm, tmp):
         handle.write("not a certificate\n")
     placeholders = dict(long="x" * 256, long_attribute="x" * 2049, keycloak_url=keycloak.url,
                         plain_port=keycloak.url.split(":")[-1].split("/")[0], free_port=free_port(), bad_cert=cert)
-    with open(CORPUS_FILE) as handle:
-        cases = yaml.safe_load(handle)["cases"]
+    cases = corpus_data()["cases"]
     return {name: case_of(name, filled(spec, placeholders), realm) for name, spec in cases.items()}
 
 
@@ -192,9 +202,10 @@ def task_of(name, case, realm):
         steps = [{"name": name, "ansible.builtin.set_fact": {"looked_up": "{{ %s }}" % call}}]
     else:
         # Imported, so that module_defaults reach the role's tasks.
-        steps = [{"name": name, "ansible.builtin.import_role": {"name": "keycloak_ops.clients.provision"},
-                  "vars": {"provision_realm": realm, "provision_clients": case["clients"],
-                           "provision_client_scopes": case["scopes"]},
+        variables = case.get("variables") or {
+            "provision_realm": realm, "provision_clients": case["clients"], "provision_client_scopes": case["scopes"]}
+        steps = [{"name": name, "ansible.builtin.import_role": {"name": "keycloak_ops.clients." + case.get("name", "provision")},
+                  "vars": variables,
                   "module_defaults": {"group/keycloak_ops.clients.keycloak": case["connection"]} if case["connection"] else {}}]
     record_failure = {"ansible.builtin.set_fact": {
         "results": "{{ results | combine({%r: ansible_failed_result | combine({'failed': true})}) }}" % name}}

@@ -6,10 +6,10 @@ import time
 
 import pytest
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection import (
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.connection import (
     KeycloakAPI, admin_path,
 )
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection_options import keycloak_argument_spec
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.connection_options import keycloak_argument_spec
 from tests.harness.awx import load_credential_type, render_injectors
 from tests.integration.conftest import admin_client, service_account
 from tests.integration.runner import ansible_env, run_module, run_playbook

@@ -15,7 +15,7 @@ import uuid
 
 import yaml
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._delivery_presets import CONSUMER_PRESETS
+from ansible_collections.keycloak_ops.clients.plugins.plugin_utils._delivery_presets import CONSUMER_PRESETS
 from tests.collection_path import collections_root
 from tests.integration import oidc
 from tests.integration.conftest import admin_client

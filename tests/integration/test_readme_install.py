@@ -1,6 +1,6 @@
-"""The README's Install section followed literally on this machine: its shell blocks run as written, in a home
-of their own (a new virtual environment, the collection built to a tarball and installed from it into
-~/.ansible/collections), and its first playbook runs against the test Keycloak, twice."""
+"""The README's Install and "A first playbook" sections followed literally on this machine: their shell blocks run
+as written, in a home of their own (a new virtual environment, the collection built to a tarball and installed from
+it into ~/.ansible/collections), and the first playbook runs against the test Keycloak, twice."""
 import os
 import re
 import subprocess
@@ -11,10 +11,11 @@ from tests.integration.conftest import admin_client
 FIRST_CLIENT = "my-first-service"
 
 
-def install_section():
+def section_blocks(heading):
+    """(language, text) of each fenced block of README's section `## heading`."""
     with open(os.path.join(REPO, "README.md")) as handle:
         text = handle.read()
-    section = text.split("\n## Install\n", 1)[1].split("\n## ", 1)[0]
+    section = text.split("\n## %s\n" % heading, 1)[1].split("\n## ", 1)[0]
     return re.findall(r"```(\w+)\n(.*?)```", section, re.S)
 
 
@@ -30,14 +31,15 @@ def clean_env(home, keycloak):
 
 
 def test_readme_install_path(keycloak, tmp_path):
-    blocks = install_section()
-    assert [block[0] for block in blocks] == ["sh", "yaml", "sh"], blocks
-    (tmp_path / "first-playbook.yml").write_text(blocks[1][1])
+    install, first = section_blocks("Install"), section_blocks("A first playbook")
+    assert [block[0] for block in install] == ["sh"], install
+    assert [block[0] for block in first] == ["yaml", "sh"], first
+    (tmp_path / "first-playbook.yml").write_text(first[0][1])
     master = admin_client(keycloak)
     existing = master.get_client_id(FIRST_CLIENT)
     if existing:
         master.delete_client(existing)
-    script = "set -euo pipefail\n" + blocks[0][1] + blocks[2][1]
+    script = "set -euo pipefail\n" + install[0][1] + first[1][1]
     try:
         run = subprocess.run(["bash", "-c", script], cwd=REPO, env=clean_env(tmp_path, keycloak),
                              capture_output=True, text=True, timeout=900, check=False)

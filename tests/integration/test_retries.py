@@ -16,11 +16,10 @@ import urllib.parse
 
 import pytest
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection import (
-    KeycloakAPI, KeycloakOpsError, OutcomeUnknown,
-)
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection_options import keycloak_argument_spec
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._registration_service import RegistrationService
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.connection import KeycloakAPI
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.errors import KeycloakOpsError, OutcomeUnknown
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.connection_options import keycloak_argument_spec
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._registration.service import RegistrationService
 from tests.harness.tls_material import make_certs
 from tests.integration.runner import run_module
 

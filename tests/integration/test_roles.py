@@ -11,7 +11,7 @@ import tempfile
 import pytest
 import yaml
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._private_file import write_private
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._files.private_file import write_private
 from tests.integration import oidc
 from tests.integration.conftest import admin_client
 from tests.integration.runner import ansible_env, run_playbook

@@ -17,6 +17,7 @@ import requests
 
 from tests.collection_path import REPO
 from tests.integration import oidc
+from tests.integration.conftest import limited_user
 from tests.integration.runner import ansible_env, run_module
 # The Kubernetes fixtures and helpers of the delivery tests: the same API server, namespaces and deliver runs.
 from tests.integration.test_external_deliveries import (  # noqa: F401 pylint: disable=unused-import
@@ -24,7 +25,6 @@ from tests.integration.test_external_deliveries import (  # noqa: F401 pylint: d
 
 PAGE = os.path.join(REPO, "docs", "troubleshooting.md")
 PLACEHOLDER = re.compile(r"<[^<>\s]+(?: [^<>\s]+)*>")
-PASSWORD = "Troubleshooting-password-1"
 
 
 def page_entries():
@@ -142,17 +142,6 @@ def test_entry_tls_issuer(keycloak_tls):
                         ansible_env(keycloak_tls))
     assert failed.rc != 0
     assert_shows("tls-issuer", 0, failed.result["msg"])
-
-
-def limited_user(oracle, roles):
-    """A user of the realm holding only these realm-management roles; its connection options."""
-    username = unique("limited")
-    management = oracle.get_client_id("realm-management")
-    user_id = oracle.create_user({"username": username, "enabled": True, "firstName": "limited", "lastName": "user",
-                                  "email": username + "@example.com", "emailVerified": True,
-                                  "credentials": [{"type": "password", "value": PASSWORD, "temporary": False}]})
-    oracle.assign_client_role(user_id, management, [oracle.get_client_role(management, r) for r in roles])
-    return dict(auth_realm=oracle.connection.realm_name, auth_username=username, auth_password=PASSWORD)
 
 
 def test_entry_admin_403(realm, oracle, env):

@@ -7,7 +7,7 @@
 """The one undo journal of a client task: every write goes through write(), which records what was done, how to undo
 it, or why it cannot be undone; after a failure the journal knows exactly which writes stand.
 
-Writes run a few at a time (_parallel.py), so the journal is shared between threads and takes a lock.
+Writes run a few at a time (_core/parallel.py), so the journal is shared between threads and takes a lock.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -16,7 +16,7 @@ __metaclass__ = type
 
 import threading
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._errors import KeycloakOpsError, Unavailable
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.errors import KeycloakOpsError, Unavailable
 
 DONE, UNKNOWN, UNDONE = 'done', 'unknown', 'undone'
 # What an undo function returns when the answer shows that nothing was written (a create that met 409).

@@ -16,10 +16,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_options import (
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.options import (
     desired_state, mapper_ops, representation_changes,
 )
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection import admin_path
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.connection import admin_path
 
 
 class ClientPlan(dict):
@@ -123,7 +123,13 @@ class Planner(object):
         task creates {'clientId', 'id': None} until created (then its id); None when absent or deleted."""
         plan = self.planned.get((realm, client_id))
         if plan is None:
-            return self.reads.find_client(realm, client_id)
+            earlier = self.reads.planned_clients.get((realm, client_id))
+            if earlier == 'absent':
+                return None
+            found = self.reads.find_client(realm, client_id)
+            if found is None and earlier == 'present':
+                return dict(clientId=client_id, id=None)
+            return found
         if plan.action == 'delete' or (plan.action == 'none' and not plan['current']):
             return None
         if plan.action == 'create' and not plan.get('current'):

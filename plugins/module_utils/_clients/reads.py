@@ -13,12 +13,11 @@ __metaclass__ = type
 
 from typing import Optional
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_options import InvalidClient
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection import (
-    KeycloakOpsError, Unavailable, admin_path, find_client,
-)
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._parallel import WORKERS, run_bounded
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._rights import AdminRights
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.options import InvalidClient
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.connection import admin_path, find_client
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.errors import KeycloakOpsError, Unavailable
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.parallel import WORKERS, run_bounded
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.rights import AdminRights
 
 # Client scopes Keycloak attaches by itself when a capability of the client is switched on, by the
 # representation field of that capability. Lines whose realms have a 'service_account' scope attach it as a
@@ -51,6 +50,8 @@ class ClientReads(object):
         self.api = api
         self._scopes_by_realm = {}
         self._planned_scopes = {}
+        # (realm, client_id) -> 'present' or 'absent': what an earlier check-mode task would leave.
+        self.planned_clients = {}
         self._realm_defaults = {}
         self._roles = {}
         self._clients = {}
@@ -146,6 +147,15 @@ class ClientReads(object):
             else:
                 realm, name = default_realm, str(item)
             self._planned_scopes.setdefault(realm, set()).add(name)
+
+    def plan_clients(self, planned, default_realm):
+        """Count the clients an earlier check-mode task would create (or delete) as existing (or gone): only a
+        check-mode run may be told this, as its writes never need their ids."""
+        for item in planned or []:
+            item = item if isinstance(item, dict) else dict(client_id=item)
+            if item.get('client_id'):
+                key = (item.get('realm') or default_realm, str(item['client_id']))
+                self.planned_clients[key] = 'absent' if item.get('state') == 'absent' else 'present'
 
     def scope_ids(self, realm):
         if realm not in self._scopes_by_realm:

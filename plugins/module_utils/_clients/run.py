@@ -21,21 +21,21 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._authorization import AuthorizationReconciler
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._authorization_items import (
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.authorization import AuthorizationReconciler
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.authorization_items import (
     InvalidAuthorization, with_authorization,
 )
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_items import item_label as _label
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_options import InvalidClient, merged_options
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._client_validation import validate
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.items import item_label as _label
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.options import InvalidClient, merged_options
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.validation import validate
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.journal import Journal
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.plan import Planner
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.reads import ClientReads
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.write import ClientWriter
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection import Unavailable, admin_path
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._errors import OneLineError
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._masking import collect_secrets
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._parallel import run_bounded
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.connection import admin_path
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.errors import OneLineError, Unavailable
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.masking import collect_secrets
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.parallel import run_bounded
 
 # Every failure a person reads (a refusal, bad input found late, Keycloak not answering); run_bounded turns any
 # other error into a one-line WorkerError.
@@ -71,10 +71,12 @@ class ClientTask(object):
 
     def __init__(self, module, kind):
         self.module = module
+        self.kind = kind
         self.return_secret = module.params.get('return_secret')
         self.reads = ClientReads(module.api)
         if module.check_mode:
             self.reads.plan_scopes(module.params.get('planned_client_scopes'), module.params.get('realm'))
+            self.reads.plan_clients(module.params.get('planned_clients'), module.params.get('realm'))
         self.planner = Planner(self.reads, kind)
         self.journal = Journal(module.api)
         self.writer = ClientWriter(self.planner, self.journal, check_mode=module.check_mode,
@@ -118,7 +120,14 @@ class ClientTask(object):
             plan, result = plans[index], results[index]
             self.writer.grant_roles(plan)
             self.authorization.apply(plan, result)
-            if self.return_secret and result['state'] == 'present' and _secret_known(plan, self.module.check_mode):
+            if self.kind != 'confidential' or result['state'] != 'present':
+                return
+            known = _secret_known(plan, self.module.check_mode)
+            # Whether a read of the secret now (client_secret_info: the provision role's next task) gives the secret
+            # the task leaves: not in check mode for a client that would be created, made confidential or given a
+            # new secret.
+            result['secret_readable'] = known and not (self.module.check_mode and 'secret' in plan['changes'])
+            if self.return_secret and known:
                 result['secret'] = _secret_of(self.module.api, plan)
 
         def whole(index):

@@ -11,7 +11,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._masking import MASK, mask
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.masking import MASK, mask
 
 
 def merged(current, changes):

@@ -18,7 +18,8 @@ from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.jour
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.views import (
     client_result, managed_view, merged, with_scope_ops,
 )
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._connection import KeycloakOpsError, admin_path
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.connection import admin_path
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.errors import KeycloakOpsError
 
 # Collections that Keycloak manages through their own endpoints; a PUT of the client ignores them.
 SEPARATELY_MANAGED = ('protocolMappers', 'defaultClientScopes', 'optionalClientScopes')
