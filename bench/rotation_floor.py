@@ -16,7 +16,7 @@ secret is younger is left alone (a run with nothing due: the listing and the pol
         [--grace 600] [--max-age 86400] [--hosts 2]
 
 Admin credentials come from KEYCLOAK_USER / KEYCLOAK_PASSWORD / KEYCLOAK_REALM (master realm by default). Prints one
-JSON line: {"rotated": n, "not_due": n, "tokens_ok": n}.
+JSON line: {"rotated": n, "not_due": n, "tokens_ok": n, "seconds": {phase: wall time}}.
 """
 
 from __future__ import annotations
@@ -93,6 +93,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument('--grace', type=int, default=600, help='seconds the previous secret stays valid')
     parser.add_argument('--max-age', type=int, default=0, help='rotate only secrets at least this many seconds old')
     args = parser.parse_args(argv)
+    started = time.monotonic()
+    phases = {}
+
+    def mark(phase: str) -> None:
+        phases[phase] = round(time.monotonic() - started - sum(phases.values()), 2)
+
     admin = Admin(args.url)
     realm = urllib.parse.quote(args.realm, safe='')
     names = [f'{args.prefix}{index:04d}' for index in range(args.count)]
@@ -101,9 +107,11 @@ def main(argv: list[str] | None = None) -> int:
     now = time.time()
     due = [clients[n] for n in names
            if now - int((clients[n].get('attributes') or {}).get('client.secret.creation.time') or 0) >= args.max_age]
+    mark('listing')
     ensure_policy(admin, realm, args.grace)
+    mark('policy')
     if not due:
-        print(json.dumps({'rotated': 0, 'not_due': len(names), 'tokens_ok': 0}))
+        print(json.dumps({'rotated': 0, 'not_due': len(names), 'tokens_ok': 0, 'seconds': phases}))
         return 0
 
     def rotate(client: dict) -> str:
@@ -127,12 +135,15 @@ def main(argv: list[str] | None = None) -> int:
 
     with ThreadPoolExecutor(WORKERS) as pool:
         new = list(pool.map(rotate, due))
+        mark('attribute and regenerate')
         ok = sum(pool.map(deliver_and_check, zip(due, new)))
+        mark('files and tokens')
         if ok != len(due):
             sys.exit(f'{len(due) - ok} new secrets obtained no token: nothing retired')
         list(pool.map(lambda client: admin.request('DELETE', f'{realm}/clients/{client["id"]}/client-secret/rotated'),
                       due))
-    print(json.dumps({'rotated': len(due), 'not_due': len(names) - len(due), 'tokens_ok': ok}))
+        mark('retire')
+    print(json.dumps({'rotated': len(due), 'not_due': len(names) - len(due), 'tokens_ok': ok, 'seconds': phases}))
     return 0
 
 

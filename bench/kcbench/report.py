@@ -465,6 +465,10 @@ def rotation_section(rows: list[dict]) -> list[str]:
                      f'{r["cpu"]:.2f} | {r["runs_ok"]}/{r["runs"]} |')
     lines += [''] + rotation_goals(rows)
     for r in rows:
+        if r['runs_ok'] and r['tool'] == 'rfloor' and r.get('phases'):
+            lines += ['', f'The floor, "{r["phase"]}" at N={r["n"]} (median run): ' + ', '.join(
+                f'{phase} {took:.1f} s' for phase, took in r['phases'].items())
+                + f'; the rest ({r["wall"] - sum(r["phases"].values()):.1f} s) is the start of its Python process.']
         if not r['runs_ok'] or r['tool'] != 'rotate':
             continue
         lines += ['', f'Requests of the rotate role ({r.get("label") or "now"}), "{r["phase"]}" at N={r["n"]} (median run) '

@@ -120,6 +120,12 @@ def measure_rotation(bench: Bench, count: int, tool: str = 'rotate', rep: int | 
             record.update(count_requests(list(bench.proxy.calls)))
             if tool == 'rotate':
                 record['timer'] = bench._timer(env['BENCH_TIMER_FILE'], measured['launched'])
+            else:
+                last = (log_path.read_text(errors='replace').strip().splitlines() or ['{}'])[-1]
+                try:
+                    record['phases'] = json.loads(last).get('seconds')
+                except ValueError:
+                    record['phases'] = None
             delivered = sorted(files.glob('host*/*.env'))
             record['files'] = len(delivered)
             record['rewritten'] = sum(1 for p in delivered if before.get(p) != p.stat().st_mtime_ns)
