@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repositor
 from kcbench.common import ANSIBLE_RELEASE, BENCH, REPO, TOOLS, log  # noqa: E402
 from kcbench.measure import Bench, profile_module  # noqa: E402
 from kcbench.packages import bench_requirements, pip_target  # noqa: E402
-from kcbench.report import evaluate_targets, machine_info, plot, summarize, write_report  # noqa: E402
+from kcbench.report import evaluate_targets, machine_info, plot, summarize, uptime, write_report  # noqa: E402
 from kcbench.authz import measure_authorization  # noqa: E402
 from kcbench.scale import measure_rotation, measure_scale  # noqa: E402
 
@@ -77,7 +77,9 @@ def parse_args(argv):
     parser.add_argument('--crowd-n', type=int, default=200, help='our clients in the crowded realm (default 200)')
     parser.add_argument('--scale-tools', default='module,role,floor,pfloor',
                         help='tools measured at the scale sizes (default module,role,floor,pfloor)')
-    parser.add_argument('--scale-reps', type=int, default=1, help='runs per scale point (default 1)')
+    parser.add_argument('--scale-reps', type=int, default=3, help='runs per scale point (default 3)')
+    parser.add_argument('--scale-once-above', type=int, default=2000,
+                        help='scale sizes above this run once, with our module and the parallel floor only (default 2000)')
     parser.add_argument('--rotation', default='200,1000',
                         help='client counts rotated by playbooks/rotate.yml with delivery to files on 2 hosts, each '
                              'followed by a re-run with nothing due, beside the raw-API floor of a rotation '
@@ -96,6 +98,7 @@ def parse_args(argv):
     if args.quick:
         args.sizes, args.cg_sizes, args.reps, args.cg_reps = '5,10', '5', 1, 1
         args.scale_sizes, args.crowd, args.crowd_n, args.rotation, args.authz = '30', 200, 3, '6', 3
+        args.scale_reps = 1
         if args.out == str(BENCH / 'results'):
             args.out = tempfile.mkdtemp(prefix='keycloak_ops-bench-')
     args.cg_reps = args.reps if args.cg_reps is None else args.cg_reps
@@ -178,7 +181,10 @@ def main(argv=None) -> int:
             scale_sizes = [int(s) for s in args.scale_sizes.split(',') if s]
             for rep in range(args.scale_reps if scale_tools else 0):
                 for n in scale_sizes:
-                    for tool in scale_tools[rep % len(scale_tools):] + scale_tools[:rep % len(scale_tools)]:
+                    if n > args.scale_once_above and rep:
+                        continue
+                    here = [t for t in scale_tools if n <= args.scale_once_above or t in ('module', 'pfloor')]
+                    for tool in here[rep % len(here):] + here[:rep % len(here)]:
                         data.setdefault('scale', []).extend(measure_scale(bench, n, 0, tool=tool, rep=rep))
                         save(out, data, started)
             if args.crowd and 'module' in tools:
@@ -210,6 +216,7 @@ def main(argv=None) -> int:
                 log('profiling our module (pyinstrument)' + (f': {len(missed)} target(s) missed' if missed else ''))
                 data['profiles'] = profile_module(bench, max(sizes_main), out, extra)
             machine['load_average_end'] = os.getloadavg()
+            machine['uptime_end'] = uptime()
             save(out, data, started)
             problem = plot(out, data, extra)
             if problem:

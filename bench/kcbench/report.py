@@ -7,6 +7,7 @@ import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
 from pathlib import Path
 
@@ -167,6 +168,7 @@ def medians(records: list[dict], keys: tuple[str, ...]) -> list[dict]:
         ok = sorted((r for r in group if r['ok']), key=lambda r: r['wall'])
         entry = dict(ok[(len(ok) - 1) // 2] if ok else group[0])
         entry.update(runs=len(group), runs_ok=len(ok), walls=[r['wall'] for r in ok],
+                     loads=[r['load'] for r in ok if r.get('load') is not None],
                      wall=statistics.median(r['wall'] for r in ok) if ok else entry['wall'],
                      wall_min=ok[0]['wall'] if ok else None, wall_max=ok[-1]['wall'] if ok else None)
         out.append(entry)
@@ -239,7 +241,16 @@ def machine_info(admin: DirectAdmin, server: KeycloakServer, cg_collections: Pat
         'python_keycloak': importlib.metadata.version('python-keycloak'),
         'requests': importlib.metadata.version('requests'),
         'load_average_start': os.getloadavg(),
+        'uptime_start': uptime(),
     }
+
+
+def uptime() -> str:
+    """The uptime command's line (the machine is shared: its load tells how far the times can be compared)."""
+    try:
+        return subprocess.run(['uptime'], capture_output=True, text=True, check=False, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ''
 
 
 def write_report(out: Path, data: dict) -> None:
@@ -254,6 +265,8 @@ def write_report(out: Path, data: dict) -> None:
         f'- Machine: {m["nproc"]} CPUs ({m["cpu"]}), {m["memory"]} RAM, Linux {m["kernel"]}; '
         f'load average at start {", ".join(f"{x:.2f}" for x in m["load_average_start"])}, at end '
         f'{", ".join(f"{x:.2f}" for x in m["load_average_end"])}',
+        f'- `uptime` at the start: `{m.get("uptime_start", "?")}`; at the end: `{m.get("uptime_end", "?")}` (the machine is '
+        'shared with other jobs: times of runs side by side compare, absolute times depend on that load)',
         f'- Keycloak {m["keycloak"]} ({m["keycloak_server"]}, Java {m["keycloak_java"]}), behind the counting proxy',
         f'- ansible-core {m["ansible_core"]}, Python {m["python"]}, python-keycloak {m["python_keycloak"]}, '
         f'community.general {m["community_general"]} (from the `ansible` {m["ansible_package"]} package)',
@@ -449,12 +462,12 @@ def rotation_section(rows: list[dict]) -> list[str]:
              'rotation (`bench/rotation_floor.py`: one process, the listing in pages side by side, then per client the '
              'attribute, the regenerate, the file, the token and the retirement, four in flight, nothing read back).',
              '', '| Tool | Code | Clients | Run | Wall s (min-max) | x floor | Admin reads | Admin writes | Token requests '
-             '| Files rewritten | Peak RSS MiB | CPU s | Runs ok |',
-             '| --- | --- | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |']
+             '| Files rewritten | Peak RSS MiB | CPU s | Load (1 min) at the end | Runs ok |',
+             '| --- | --- | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |']
     for r in sorted(rows, key=lambda r: (r['n'], r['phase'] != 'rotate', r['tool'] != 'rotate', r.get('label') != 'now')):
         if not r['runs_ok']:
             lines.append(f'| {r["tool"]} | {r.get("label") or "now"} | {r["n"]} | {r["phase"]} | FAILED: '
-                         f'{str(r["error"])[:100]} | | | | | | | | 0/{r["runs"]} |')
+                         f'{str(r["error"])[:100]} | | | | | | | | | 0/{r["runs"]} |')
             continue
         floor = next((f for f in rows if f['tool'] == 'rfloor' and f['n'] == r['n'] and f['phase'] == r['phase']
                       and f['runs_ok']), None)
@@ -462,7 +475,7 @@ def rotation_section(rows: list[dict]) -> list[str]:
                      f'{r["n"]} | {r["phase"]} | {r["wall"]:.2f} ({r["wall_min"]:.2f}-{r["wall_max"]:.2f}) | '
                      f'{fmt(r["wall"] / floor["wall"] if floor else None)} | {r["admin_reads"]} | {r["admin_writes"]} | '
                      f'{r["token"]} | {r.get("rewritten", r["files"])} of {r["files"]} | {r["maxrss_kb"] / 1024:.0f} | '
-                     f'{r["cpu"]:.2f} | {r["runs_ok"]}/{r["runs"]} |')
+                     f'{r["cpu"]:.2f} | {", ".join(f"{x:.1f}" for x in r["loads"]) or "-"} | {r["runs_ok"]}/{r["runs"]} |')
     lines += [''] + rotation_goals(rows)
     for r in rows:
         if r['runs_ok'] and r['tool'] == 'rfloor' and r.get('phases'):
@@ -477,8 +490,9 @@ def rotation_section(rows: list[dict]) -> list[str]:
         if timer:
             modules = [t for t in timer['task_detail'] if t[1] >= 1.0]
             rest = sum(t[1] for t in timer['task_detail'] if t[1] < 1.0)
-            lines.append(f'Where its {r["wall"]:.1f} s went: start-up until the play starts {timer["startup"]:.1f} s; '
-                         + ', '.join(f'{name} {took:.1f} s' for name, took, _items in modules)
+            parts = [f'start-up until the play starts {timer["startup"]:.1f} s'] + [
+                f'{name} {took:.1f} s' for name, took, _items in modules]
+            lines.append(f'Where its {r["wall"]:.1f} s went: ' + '; '.join(parts)
                          + f'; {len(timer["task_detail"]) - len(modules)} other tasks {rest:.1f} s together.')
     return lines + ['']
 
