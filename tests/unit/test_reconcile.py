@@ -223,6 +223,36 @@ def test_a_realm_listed_up_to_the_limit_without_a_probe_is_queried():
     assert len([p for p in api.params if 'clientId' in p]) == 79, "pages full up to the limit: too big"
 
 
+class FailingPageAPI(ListingAPI):
+    """A realm whose listing page at `failing` answers with an error."""
+
+    def __init__(self, size, failing):
+        ListingAPI.__init__(self, size)
+        self.failing = failing
+
+    def get(self, path, params=None, absent_ok=False):
+        if params and params.get('first') == self.failing and params.get('briefRepresentation') == 'false':
+            from ansible_collections.keycloak_ops.clients.plugins.module_utils._errors import KeycloakOpsError
+            raise KeycloakOpsError('Keycloak answered HTTP 500')
+        return ListingAPI.get(self, path, params, absent_ok)
+
+
+def test_a_page_that_fails_within_the_realm_leaves_the_clients_to_their_queries():
+    api = FailingPageAPI(250, failing=100)
+    reconciler = ClientReconciler(api, 'confidential')
+    reconciler.prefetch([options(client_id='c%05d' % i) for i in range(0, 250, 5)])
+    assert reconciler.find_client('r', 'c00130')['id'] == 'id-130'
+    assert dict(clientId='c00130') in api.params, "not taken from a listing with a hole in it"
+
+
+def test_a_page_that_fails_past_the_end_of_the_realm_does_not_matter():
+    api = FailingPageAPI(250, failing=300)
+    reconciler = ClientReconciler(api, 'confidential')
+    reconciler.prefetch([options(client_id='c%05d' % i) for i in range(0, 250, 5)])
+    assert reconciler.find_client('r', 'c00245')['id'] == 'id-245'
+    assert not [p for p in api.params if 'clientId' in p], "everything was listed before the failed page"
+
+
 def test_a_big_realm_is_queried_client_by_client():
     api = ListingAPI(1500)
     reconciler = ClientReconciler(api, 'confidential')
