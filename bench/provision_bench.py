@@ -39,7 +39,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repositor
 from kcbench.common import ANSIBLE_RELEASE, BENCH, REPO, TOOLS, log  # noqa: E402
 from kcbench.measure import Bench, profile_module  # noqa: E402
 from kcbench.packages import bench_requirements, pip_target  # noqa: E402
-from kcbench.report import evaluate_targets, machine_info, plot, summarize, write_report  # noqa: E402
+from kcbench.report import evaluate_targets, machine_info, plot, summarize, uptime, write_report  # noqa: E402
+from kcbench.authz import measure_authorization  # noqa: E402
 from kcbench.scale import measure_rotation, measure_scale  # noqa: E402
 
 from tests.harness.counting_proxy import CountingProxy  # noqa: E402
@@ -74,17 +75,34 @@ def parse_args(argv):
     parser.add_argument('--crowd', type=int, default=10000,
                         help='other clients in the realm of the crowded-realm run (default 10000; 0: no such run)')
     parser.add_argument('--crowd-n', type=int, default=200, help='our clients in the crowded realm (default 200)')
+    parser.add_argument('--scale-tools', default='module,role,floor,pfloor',
+                        help='tools measured at the scale sizes (default module,role,floor,pfloor)')
+    parser.add_argument('--scale-reps', type=int, default=3, help='runs per scale point (default 3)')
+    parser.add_argument('--scale-once-above', type=int, default=2000,
+                        help='scale sizes above this run once, with our module and the parallel floor only (default 2000)')
     parser.add_argument('--rotation', default='200,1000',
                         help='client counts rotated by playbooks/rotate.yml with delivery to files on 2 hosts, each '
-                             'followed by a re-run with nothing due (default 200,1000; empty or 0: no rotation run)')
+                             'followed by a re-run with nothing due, beside the raw-API floor of a rotation '
+                             '(default 200,1000; empty or 0: no rotation run)')
+    parser.add_argument('--rotation-reps', type=int, default=None, help='runs per rotation point (default --reps)')
+    parser.add_argument('--rotation-once-above', type=int, default=200,
+                        help='rotations of more clients than this run once (default 200)')
+    parser.add_argument('--authz', type=int, default=50,
+                        help='resource servers declared with their authorization in one confidential_client task, '
+                             'from scratch and re-run, --reps times (default 50; 0: none)')
+    parser.add_argument('--before', metavar='DIR',
+                        help='collections root holding the code before a change: the rotation and authorization rows '
+                             'are measured with it too, side by side')
     parser.add_argument('--quick', action='store_true', help='smoke test: sizes 5,10, cg 5, one run, results to a temp dir')
     args = parser.parse_args(argv)
     if args.quick:
         args.sizes, args.cg_sizes, args.reps, args.cg_reps = '5,10', '5', 1, 1
-        args.scale_sizes, args.crowd, args.crowd_n, args.rotation = '30', 200, 3, '6'
+        args.scale_sizes, args.crowd, args.crowd_n, args.rotation, args.authz = '30', 200, 3, '6', 3
+        args.scale_reps = 1
         if args.out == str(BENCH / 'results'):
             args.out = tempfile.mkdtemp(prefix='keycloak_ops-bench-')
     args.cg_reps = args.reps if args.cg_reps is None else args.cg_reps
+    args.rotation_reps = args.reps if args.rotation_reps is None else args.rotation_reps
     return args
 
 
@@ -159,18 +177,37 @@ def main(argv=None) -> int:
                 bench.measure(tool, n, rep)
                 took.setdefault((tool, n), time.monotonic() - began)
                 save(out, data, started)
-            if 'module' in tools:
-                for n in [int(s) for s in args.scale_sizes.split(',') if s]:
-                    data.setdefault('scale', []).extend(measure_scale(bench, n, 0))
-                    if 'pfloor' in tools:
-                        data['scale'].extend(measure_scale(bench, n, 0, tool='pfloor'))
-                    save(out, data, started)
-                if args.crowd:
-                    data.setdefault('scale', []).extend(measure_scale(bench, args.crowd_n, args.crowd))
-                    save(out, data, started)
-            for count in [int(s) for s in str(args.rotation).split(',') if s and int(s)]:
-                data.setdefault('rotation', []).extend(measure_rotation(bench, count))
+            scale_tools = [t for t in args.scale_tools.split(',') if t in tools]
+            scale_sizes = [int(s) for s in args.scale_sizes.split(',') if s]
+            for rep in range(args.scale_reps if scale_tools else 0):
+                for n in scale_sizes:
+                    if n > args.scale_once_above and rep:
+                        continue
+                    here = [t for t in scale_tools if n <= args.scale_once_above or t in ('module', 'pfloor')]
+                    for tool in here[rep % len(here):] + here[:rep % len(here)]:
+                        data.setdefault('scale', []).extend(measure_scale(bench, n, 0, tool=tool, rep=rep))
+                        save(out, data, started)
+            if args.crowd and 'module' in tools:
+                data.setdefault('scale', []).extend(measure_scale(bench, args.crowd_n, args.crowd))
                 save(out, data, started)
+            rotation_sizes = [int(s) for s in str(args.rotation).split(',') if s and int(s)]
+            variants = [('rotate', 'now', None), ('rfloor', 'floor', None)]
+            if args.before:
+                variants.insert(1, ('rotate', 'before', args.before))
+            for rep in range(args.rotation_reps if rotation_sizes else 0):
+                for count in rotation_sizes:
+                    if rep and count > args.rotation_once_above:
+                        continue
+                    for tool, label, collections in variants[rep % len(variants):] + variants[:rep % len(variants)]:
+                        data.setdefault('rotation', []).extend(
+                            measure_rotation(bench, count, tool, rep, label=label, collections=collections))
+                        save(out, data, started)
+            labels = [('now', None)] + ([('before', args.before)] if args.before else [])
+            for rep in range(args.reps if args.authz else 0):
+                for label, collections in labels[rep % len(labels):] + labels[:rep % len(labels)]:
+                    data.setdefault('authz', []).extend(
+                        measure_authorization(bench, args.authz, rep, label=label, collections=collections))
+                    save(out, data, started)
             summary = summarize(bench.runs)
             data['summary'] = {json.dumps(list(k)): v for k, v in summary.items()}
             data['targets'] = evaluate_targets(summary, sizes_main, tools)
@@ -179,6 +216,7 @@ def main(argv=None) -> int:
                 log('profiling our module (pyinstrument)' + (f': {len(missed)} target(s) missed' if missed else ''))
                 data['profiles'] = profile_module(bench, max(sizes_main), out, extra)
             machine['load_average_end'] = os.getloadavg()
+            machine['uptime_end'] = uptime()
             save(out, data, started)
             problem = plot(out, data, extra)
             if problem:
@@ -216,7 +254,7 @@ def save(out: Path, data: dict, started: float) -> None:
 
     def stored(records):
         return [{k: v for k, v in r.items() if k != 'launched'} for r in records]
-    extra = {key: stored(data[key]) for key in ('scale', 'rotation') if key in data}
+    extra = {key: stored(data[key]) for key in ('scale', 'rotation', 'authz') if key in data}
     (out / 'results.json').write_text(json.dumps(dict(data, runs=stored(data['runs']), **extra), indent=1,
                                                  default=str) + '\n')
 

@@ -42,11 +42,11 @@ class CallbackModule(CallbackBase):
     def v2_playbook_on_task_start(self, task, is_conditional):
         self._marks['tasks'].append({'name': task.get_name(), 'start': time.time(), 'end': None, 'items': 0})
 
-    def _task_done(self, result):
+    def _task_done(self, result, *_args, **_kwargs):  # on_failed also gets ignore_errors
         if self._marks['tasks']:
             self._marks['tasks'][-1]['end'] = time.time()
 
-    def _item_done(self, result):
+    def _item_done(self, result, *_args, **_kwargs):
         if self._marks['tasks']:
             self._marks['tasks'][-1]['items'] += 1
 

@@ -126,7 +126,7 @@ def run_measured(command: list[str], env: dict, log_path: Path, timeout: float =
     except (OSError, ValueError, IndexError):
         pass
     return dict(rc=proc.returncode, wall=wall, cpu=usage.ru_utime + usage.ru_stime, maxrss_kb=maxrss_kb,
-                rss_exact=rss_exact, launched=launched, timed_out=timed_out.is_set())
+                rss_exact=rss_exact, launched=launched, timed_out=timed_out.is_set(), load=os.getloadavg()[0])
 
 
 def tail(path: Path, lines: int = 15) -> str:

@@ -7,6 +7,7 @@ import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
 from pathlib import Path
 
@@ -156,11 +157,29 @@ ROTATION_WRITES_CONSTANT = 2  # the realm's client profile and policy, written o
 NOTHING_DUE_BUDGET = 5
 
 
+def medians(records: list[dict], keys: tuple[str, ...]) -> list[dict]:
+    """One entry per group of records with the same values of keys: the median run's record (by wall time) with
+    wall_min, wall_max and runs/ok counts; a group with no successful run keeps its first failure."""
+    groups: dict[tuple, list[dict]] = {}
+    for record in records:
+        groups.setdefault(tuple(record.get(k) for k in keys), []).append(record)
+    out = []
+    for group in groups.values():
+        ok = sorted((r for r in group if r['ok']), key=lambda r: r['wall'])
+        entry = dict(ok[(len(ok) - 1) // 2] if ok else group[0])
+        entry.update(runs=len(group), runs_ok=len(ok), walls=[r['wall'] for r in ok],
+                     loads=[r['load'] for r in ok if r.get('load') is not None],
+                     wall=statistics.median(r['wall'] for r in ok) if ok else entry['wall'],
+                     wall_min=ok[0]['wall'] if ok else None, wall_max=ok[-1]['wall'] if ok else None)
+        out.append(entry)
+    return out
+
+
 def rotation_goals(records: list[dict]) -> list[str]:
-    """The rotation goals, met or missed, as lines of the report."""
+    """The rotation goals, met or missed, on the medians of the rotate role (this checkout), as lines of the report."""
     lines = []
     for r in records:
-        if not r['ok']:
+        if not r['runs_ok'] or r['tool'] != 'rotate' or (r.get('label') or 'now') != 'now':
             continue
         n = r['n']
         if r['phase'] == 'rotate':
@@ -222,7 +241,16 @@ def machine_info(admin: DirectAdmin, server: KeycloakServer, cg_collections: Pat
         'python_keycloak': importlib.metadata.version('python-keycloak'),
         'requests': importlib.metadata.version('requests'),
         'load_average_start': os.getloadavg(),
+        'uptime_start': uptime(),
     }
+
+
+def uptime() -> str:
+    """The uptime command's line (the machine is shared: its load tells how far the times can be compared)."""
+    try:
+        return subprocess.run(['uptime'], capture_output=True, text=True, check=False, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ''
 
 
 def write_report(out: Path, data: dict) -> None:
@@ -237,6 +265,8 @@ def write_report(out: Path, data: dict) -> None:
         f'- Machine: {m["nproc"]} CPUs ({m["cpu"]}), {m["memory"]} RAM, Linux {m["kernel"]}; '
         f'load average at start {", ".join(f"{x:.2f}" for x in m["load_average_start"])}, at end '
         f'{", ".join(f"{x:.2f}" for x in m["load_average_end"])}',
+        f'- `uptime` at the start: `{m.get("uptime_start", "?")}`; at the end: `{m.get("uptime_end", "?")}` (the machine is '
+        'shared with other jobs: times of runs side by side compare, absolute times depend on that load)',
         f'- Keycloak {m["keycloak"]} ({m["keycloak_server"]}, Java {m["keycloak_java"]}), behind the counting proxy',
         f'- ansible-core {m["ansible_core"]}, Python {m["python"]}, python-keycloak {m["python_keycloak"]}, '
         f'community.general {m["community_general"]} (from the `ansible` {m["ansible_package"]} package)',
@@ -374,24 +404,38 @@ def before_and_after(out: Path, summary: dict, n: int, tools: list[str]) -> list
 
 def scale_and_rotation(data: dict) -> list[str]:
     lines = []
+    noops = [r['wall'] for r in data.get('runs', []) if r['tool'] == 'noop' and r['ok']]
     if data.get('scale'):
-        lines += ['## Scale: our module (and the parallel floor), one run per point', '',
-                  '| Tool | N | Other clients in the realm | Phase | Wall s | Per client ms | Admin reads | Admin writes | '
-                  'Token requests | Peak RSS MiB | CPU s | OK |',
-                  '| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |']
-        for r in data['scale']:
-            lines.append(f'| {TOOLS[r.get("tool", "module")]} | {r["n"]} | {r["others"]} | {r["phase"]} | {r["wall"]:.2f} | {r["per_client_ms"]:.1f} | '
-                         f'{r["admin_reads"]} | {r["admin_writes"]} | {r["token"]} | {r["maxrss_kb"] / 1024:.0f} | '
-                         f'{r["cpu"]:.2f} | {"yes" if r["ok"] else "FAILED: " + str(r["error"])[:100]} |')
-        noops = [r['wall'] for r in data.get('runs', []) if r['tool'] == 'noop' and r['ok']]
-        for r in data['scale']:
-            pfloor = next((p for p in data['scale'] if p.get('tool') == 'pfloor' and p['n'] == r['n'] and p['ok']
-                           and p['phase'] == 'scratch' and not p['others']), None)
-            if r.get('tool', 'module') == 'module' and r['phase'] == 'scratch' and r['ok'] and pfloor and noops:
+        scale = medians([dict(r, tool=r.get('tool', 'module')) for r in data['scale']], ('tool', 'n', 'others', 'phase'))
+        lines += ['## Scale: one task for many clients (medians where a point ran more than once)', '',
+                  '| Tool | N | Other clients in the realm | Phase | Wall s (min-max) | Per client ms | x floor | x parallel floor '
+                  '| Admin reads | Admin writes | Token requests | Peak RSS MiB | CPU s | Runs ok |',
+                  '| --- | ---: | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |']
+
+        def point(tool, r):
+            return next((p for p in scale if p['tool'] == tool and p['n'] == r['n'] and p['others'] == r['others']
+                         and p['phase'] == r['phase'] and p['runs_ok']), None)
+        for r in scale:
+            if not r['runs_ok']:
+                lines.append(f'| {TOOLS[r["tool"]]} | {r["n"]} | {r["others"]} | {r["phase"]} | FAILED: '
+                             f'{str(r["error"])[:100]} | | | | | | | | | 0/{r["runs"]} |')
+                continue
+            floor, pfloor = point('floor', r), point('pfloor', r)
+            lines.append(f'| {TOOLS[r["tool"]]} | {r["n"]} | {r["others"]} | {r["phase"]} | {r["wall"]:.2f} '
+                         f'({r["wall_min"]:.2f}-{r["wall_max"]:.2f}) | {r["wall"] / r["n"] * 1000:.1f} | '
+                         f'{fmt(r["wall"] / floor["wall"] if floor else None)} | '
+                         f'{fmt(r["wall"] / pfloor["wall"] if pfloor else None)} | {r["admin_reads"]} | '
+                         f'{r["admin_writes"]} | {r["token"]} | {r["maxrss_kb"] / 1024:.0f} | {r["cpu"]:.2f} | '
+                         f'{r["runs_ok"]}/{r["runs"]} |')
+        lines.append('')
+        for r in scale:
+            pfloor = point('pfloor', r)
+            if r['tool'] in ('module', 'role') and r['phase'] == 'scratch' and r['runs_ok'] and pfloor and noops:
                 allowed = PARALLEL_FLOOR_GOAL * pfloor['wall'] + statistics.median(noops)
-                lines += ['', f'- Module N={r["n"]} from scratch: <= {PARALLEL_FLOOR_GOAL}x the parallel raw-API floor + '
-                          f'the ping playbook: {"met" if r["wall"] <= allowed else "**MISSED**"} ({r["wall"]:.2f} s vs '
-                          f'{allowed:.2f} s)']
+                scope = '' if r['tool'] == 'module' else ' (informational: the goal is set for the module)'
+                lines.append(f'- {TOOLS[r["tool"]]} N={r["n"]} from scratch: <= {PARALLEL_FLOOR_GOAL}x the parallel '
+                             f'raw-API floor + the ping playbook{scope}: '
+                             f'{"met" if r["wall"] <= allowed else "**MISSED**"} ({r["wall"]:.2f} s vs {allowed:.2f} s)')
         crossover = next((r['crossover'] for r in data['scale'] if r.get('crossover')), None)
         if crossover:
             lines += ['', f'Listing against querying, timed directly on Keycloak in the realm of {crossover["listed"]} '
@@ -402,31 +446,74 @@ def scale_and_rotation(data: dict) -> list[str]:
                       '4 at a time.']
         lines.append('')
     if data.get('rotation'):
-        lines += ['## Rotation: playbooks/rotate.yml, delivery to files on 2 hosts', '',
-                  'Grace period on (the previous secret stays valid 10 min), each new secret verified by a '
-                  'client-credentials token from the controller (one task, four requests in flight), then the previous '
-                  'one retired. "nothing due": the same playbook again with `rotate_max_age=1d`, which the fresh '
-                  'secrets have not reached (a scheduled run with nothing to do).',
-                  '',
-                  '| Clients | Hosts | Run | Wall s | Admin reads | Admin writes | Token requests | Files rewritten '
-                  '| Peak RSS MiB | CPU s | OK |',
-                  '| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |']
-        for r in data['rotation']:
-            lines.append(f'| {r["n"]} | {r["hosts"]} | {r["phase"]} | {r["wall"]:.2f} | {r["admin_reads"]} | '
-                         f'{r["admin_writes"]} | {r["token"]} | {r.get("rewritten", r["files"])} of {r["files"]} | '
-                         f'{r["maxrss_kb"] / 1024:.0f} | {r["cpu"]:.2f} | '
-                         f'{"yes" if r["ok"] else "FAILED: " + str(r["error"])[:100]} |')
-        lines += [''] + rotation_goals(data['rotation'])
-        for r in data['rotation']:
-            lines += ['', f'Requests of the run "{r["phase"]}" at N={r["n"]} by endpoint: '
-                      + ', '.join(f'`{k}` {v}' for k, v in sorted(r['endpoints'].items(), key=lambda kv: -kv[1]))]
-            timer = r.get('timer')
-            if timer:
-                slowest = sorted(timer['task_detail'], key=lambda t: -t[1])[:6]
-                lines.append('Slowest tasks: ' + ', '.join(
-                    f'{name} {took:.1f} s' + (f' ({items} items)' if items else '') for name, took, items in slowest))
-        lines.append('')
+        lines += rotation_section(medians(data['rotation'], ('tool', 'label', 'n', 'phase')))
+    if data.get('authz'):
+        lines += authz_section(medians(data['authz'], ('label', 'n', 'phase')))
     return lines
+
+
+def rotation_section(rows: list[dict]) -> list[str]:
+    lines = ['## Rotation: playbooks/rotate.yml, delivery to files on 2 hosts', '',
+             'Grace period on (the previous secret stays valid 10 min), each new secret verified by a '
+             'client-credentials token from the controller (one task, four requests in flight), then the previous '
+             'one retired. "nothing due": the same again with a maximum age of one day, which the fresh secrets have '
+             'not reached (a scheduled run with nothing to do). Each measurement in a fresh realm of N new clients, so '
+             'every rotation is their first (the policy attribute is set on each). Beside it the raw-API floor of a '
+             'rotation (`bench/rotation_floor.py`: one process, the listing in pages side by side, then per client the '
+             'attribute, the regenerate, the file, the token and the retirement, four in flight, nothing read back).',
+             '', '| Tool | Code | Clients | Run | Wall s (min-max) | x floor | Admin reads | Admin writes | Token requests '
+             '| Files rewritten | Peak RSS MiB | CPU s | Load (1 min) at the end | Runs ok |',
+             '| --- | --- | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |']
+    for r in sorted(rows, key=lambda r: (r['n'], r['phase'] != 'rotate', r['tool'] != 'rotate', r.get('label') != 'now')):
+        if not r['runs_ok']:
+            lines.append(f'| {r["tool"]} | {r.get("label") or "now"} | {r["n"]} | {r["phase"]} | FAILED: '
+                         f'{str(r["error"])[:100]} | | | | | | | | | 0/{r["runs"]} |')
+            continue
+        floor = next((f for f in rows if f['tool'] == 'rfloor' and f['n'] == r['n'] and f['phase'] == r['phase']
+                      and f['runs_ok']), None)
+        lines.append(f'| {"rotate role" if r["tool"] == "rotate" else "raw API floor"} | {r.get("label") or "now"} | '
+                     f'{r["n"]} | {r["phase"]} | {r["wall"]:.2f} ({r["wall_min"]:.2f}-{r["wall_max"]:.2f}) | '
+                     f'{fmt(r["wall"] / floor["wall"] if floor else None)} | {r["admin_reads"]} | {r["admin_writes"]} | '
+                     f'{r["token"]} | {r.get("rewritten", r["files"])} of {r["files"]} | {r["maxrss_kb"] / 1024:.0f} | '
+                     f'{r["cpu"]:.2f} | {", ".join(f"{x:.1f}" for x in r["loads"]) or "-"} | {r["runs_ok"]}/{r["runs"]} |')
+    lines += [''] + rotation_goals(rows)
+    for r in rows:
+        if r['runs_ok'] and r['tool'] == 'rfloor' and r.get('phases'):
+            lines += ['', f'The floor, "{r["phase"]}" at N={r["n"]} (median run): ' + ', '.join(
+                f'{phase} {took:.1f} s' for phase, took in r['phases'].items())
+                + f'; the rest ({r["wall"] - sum(r["phases"].values()):.1f} s) is the start of its Python process.']
+        if not r['runs_ok'] or r['tool'] != 'rotate':
+            continue
+        lines += ['', f'Requests of the rotate role ({r.get("label") or "now"}), "{r["phase"]}" at N={r["n"]} (median run) '
+                  'by endpoint: ' + ', '.join(f'`{k}` {v}' for k, v in sorted(r['endpoints'].items(), key=lambda kv: -kv[1]))]
+        timer = r.get('timer')
+        if timer:
+            modules = [t for t in timer['task_detail'] if t[1] >= 1.0]
+            rest = sum(t[1] for t in timer['task_detail'] if t[1] < 1.0)
+            parts = [f'start-up until the play starts {timer["startup"]:.1f} s'] + [
+                f'{name} {took:.1f} s' for name, took, _items in modules]
+            lines.append(f'Where its {r["wall"]:.1f} s went: ' + '; '.join(parts)
+                         + f'; {len(timer["task_detail"]) - len(modules)} other tasks {rest:.1f} s together.')
+    return lines + ['']
+
+
+def authz_section(rows: list[dict]) -> list[str]:
+    lines = ['## Authorization: resource servers declared in one confidential_client task', '',
+             'Each client declares two scopes, a resource, a role policy and a scope permission. "settings reads": '
+             '`GET .../authz/resource-server/settings`, one per existing resource server (Keycloak\'s client listing '
+             'carries no authorization settings; see the closing note).', '',
+             '| Code | Resource servers | Phase | Wall s (min-max) | Admin reads | of them settings reads | Admin writes '
+             '| CPU s | Runs ok |',
+             '| --- | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: |']
+    for r in sorted(rows, key=lambda r: (r['n'], r['phase'] != 'scratch', r.get('label') != 'before')):
+        if not r['runs_ok']:
+            lines.append(f'| {r["label"]} | {r["n"]} | {r["phase"]} | FAILED: {str(r["error"])[:100]} | | | | | '
+                         f'0/{r["runs"]} |')
+            continue
+        lines.append(f'| {r["label"]} | {r["n"]} | {r["phase"]} | {r["wall"]:.2f} ({r["wall_min"]:.2f}-'
+                     f'{r["wall_max"]:.2f}) | {r["admin_reads"]} | {r["settings_reads"]} | {r["admin_writes"]} | '
+                     f'{r["cpu"]:.2f} | {r["runs_ok"]}/{r["runs"]} |')
+    return lines + ['']
 
 
 def plot(out: Path, data: dict, plot_dir: Path | None) -> str | None:

@@ -28,19 +28,25 @@ SERVER_ATTACHED_SCOPES = (('service_account', 'serviceAccountsEnabled'),)
 
 # Reading the realm's clients in pages replaces one exact clientId query per declared client when the realm is
 # small enough. Measured on Keycloak 26.7 (dev H2, 2 CPUs): one exact query costs as much as listing 6 to 50 full
-# representations (the fewer, the fewer of them Keycloak has cached); LISTED_PER_QUERY stays at the low end. A page
-# costs more than linearly in its size when the clients are not cached (1,000 clients: 8-22 s, in pages of 100:
-# 2-3 s; four pages of 300 side by side outlasted a 10 s timeout in a realm of 5,000), so the first page, which
-# holds the whole realm for most tasks, has at most 300 and the later ones 100. Below LISTING_MIN_CLIENTS the queries
-# cost less than any listing.
+# representations (the fewer, the fewer of them Keycloak has cached); LISTED_PER_QUERY stays at the low end. Keycloak
+# builds the representations of a page one after the other, and a client it has not cached (just created or written)
+# costs it tens of milliseconds: a page of 300 such clients took 7-12 s (near the 10 s default timeout), the same
+# clients in pages of 100, WORKERS at a time, 5-7 s (2 CPUs under load; no faster in pages of 50, which cost twice the
+# requests). A page past the end costs a few milliseconds. Below LISTING_MIN_CLIENTS the queries cost less than any
+# listing.
 LISTED_PER_QUERY = 6
-LISTING_PAGE = 300
-LATER_PAGE = 100
+LISTING_PAGE = 100
 LISTING_MIN_CLIENTS = 3
+# The holders of a role are listed in brief representations, which cost Keycloak little: big pages.
+HOLDERS_PAGE = 300
 
 # Keycloak names a client's service-account user after the client (lower-cased); usernames hold 255 characters.
 SERVICE_ACCOUNT_PREFIX = 'service-account-'
 MAX_USERNAME = 255
+
+
+class PastTheEnd(Exception):
+    """A page of the realm's listing came back short: no further page is started."""
 
 
 class ClientReads(object):
@@ -100,32 +106,46 @@ class ClientReads(object):
 
     def _listing(self, realm, names):
         """The full representations of the named clients from the realm's listing, or None when the realm holds more
-        clients than the queries of the named ones would cost to list. The first page tells for most realms; past
-        it, a brief probe, then smaller pages a few at a time."""
+        clients than the queries of the named ones would cost to list.
+
+        Pages of LISTING_PAGE go out a few at a time, and no further page starts once one came back short. The first
+        pages, side by side, are as many as the named clients fill (and one more); they hold the whole realm when it
+        is mostly the task's clients. Before more than one further round, a one-client probe at the limit tells
+        whether the realm is too big to list."""
         limit = len(names) * LISTED_PER_QUERY
+        size = min(LISTING_PAGE, limit)
         found: dict = {}
 
-        def page(first, size):
+        def page(first):
             listed = self.api.get(admin_path(realm, 'clients'), params=dict(
                 first=first, max=size, briefRepresentation='false')) or []
             found.update((c.get('clientId'), c) for c in listed if c.get('clientId') in names)
-            return len(listed) < size
+            if len(listed) < size:
+                raise PastTheEnd()
 
-        size = min(LISTING_PAGE, limit)
-        if page(0, size):
+        starts = list(range(0, limit, size))
+        head, rest = starts[:min(WORKERS, len(names) // size + 1)], starts[min(WORKERS, len(names) // size + 1):]
+        if self._pages(page, head) or names <= set(found):
             return found
-        if size == limit or self.api.get(admin_path(realm, 'clients'), params=dict(
-                first=limit, max=1, briefRepresentation='true')):
+        probed = len(rest) > WORKERS
+        probe = dict(first=limit, max=1, briefRepresentation='true')
+        if probed and self.api.get(admin_path(realm, 'clients'), params=probe):
             return None
-        first = size
-        while True:
-            firsts = [first + index * LATER_PAGE for index in range(WORKERS)]
-            ends, failed = run_bounded(lambda start: page(start, LATER_PAGE), firsts, KeycloakOpsError)
-            if failed:
-                raise failed[min(failed)]
-            if any(ends.values()):
-                return found
-            first += WORKERS * LATER_PAGE
+        # Without a probe, pages full up to the limit mean a realm too big to list.
+        if self._pages(page, rest) or probed or names <= set(found):
+            return found
+        return None
+
+    @staticmethod
+    def _pages(page, starts):
+        """Read the pages beginning at starts, a few at a time, until one comes back short; whether one did."""
+        _done, failed = run_bounded(page, starts, (KeycloakOpsError, PastTheEnd))
+        ended = [first for first, exc in failed.items() if isinstance(exc, PastTheEnd)]
+        # A failure of a page past the realm's end does not matter: everything was listed before it.
+        errors = sorted(first for first, exc in failed.items() if not ended or first < min(ended))
+        if errors:
+            raise failed[errors[0]]
+        return bool(ended)
 
     def _queried(self, realm, names):
         """The named clients of a big realm, one exact query each, a few at a time."""
@@ -279,12 +299,38 @@ class ClientReads(object):
             names: Optional[set] = set()
             first = 0
             while names is not None:
-                page = self.api.get(path, params=dict(first=first, max=LISTING_PAGE, briefRepresentation='true')) or []
+                page = self.api.get(path, params=dict(first=first, max=HOLDERS_PAGE, briefRepresentation='true')) or []
                 names.update(u.get('username') for u in page)
                 if len(names) > limit:
                     names = None
-                elif len(page) < LISTING_PAGE:
+                elif len(page) < HOLDERS_PAGE:
                     break
-                first += LISTING_PAGE
+                first += HOLDERS_PAGE
             self._holders[key] = names
         return self._holders[key]
+
+
+class ReadAhead(object):
+    """The task's session for a reader that sends one GET per client, such as the authorization reconciler (each
+    resource server's settings): the GETs named to read() go out a few at a time, and each answer is served once
+    from here when the reader asks for it; every other request goes to the session as it is."""
+
+    def __init__(self, api):
+        self._api = api
+        self._answers: dict = {}
+
+    def __getattr__(self, name):
+        return getattr(self._api, name)
+
+    def read(self, paths):
+        """GET each path (a 404 reads as None), a few at a time. A failed read is left to the reader, which sends it
+        again and reports it in its place."""
+        paths = sorted(set(paths))
+        done, _failed = run_bounded(lambda index: self._api.get(paths[index], absent_ok=True), range(len(paths)),
+                                    KeycloakOpsError)
+        self._answers.update((paths[index], answer) for index, answer in done.items())
+
+    def get(self, path, params=None, absent_ok=False):
+        if params is None and path in self._answers and (absent_ok or self._answers[path] is not None):
+            return self._answers.pop(path)
+        return self._api.get(path, params=params, absent_ok=absent_ok)

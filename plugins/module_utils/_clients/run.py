@@ -30,7 +30,7 @@ from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.opti
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.validation import validate
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.journal import Journal
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.plan import Planner
-from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.reads import ClientReads
+from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.reads import ClientReads, ReadAhead
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._clients.write import ClientWriter
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.connection import admin_path
 from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.errors import OneLineError, Unavailable
@@ -81,7 +81,9 @@ class ClientTask(object):
         self.journal = Journal(module.api)
         self.writer = ClientWriter(self.planner, self.journal, check_mode=module.check_mode,
                                    generate_secrets=self.return_secret)
-        self.authorization = AuthorizationReconciler(module.api, check_mode=module.check_mode, journal=self.journal,
+        self.authorization_reads = ReadAhead(module.api)
+        self.authorization = AuthorizationReconciler(self.authorization_reads, check_mode=module.check_mode,
+                                                     journal=self.journal,
                                                      clients=self.planner.client)
 
     # -- plan ----------------------------------------------------------------------------------
@@ -98,7 +100,10 @@ class ClientTask(object):
         for index, options in enumerate(merged):
             with module.failing(_label(index, options, module.many), '; nothing was changed', stands=[]):
                 plans.append(self.planner.plan(options))
-        # After every client is planned: a policy may name a client declared later in the task.
+        # After every client is planned: a policy may name a client declared later in the task. The settings of each
+        # resource server are one read of their own (Keycloak's client listing carries none; its partial export, which
+        # does, needs manage-realm, exports every client of the realm and is a POST): read a few at a time first.
+        self.authorization_reads.read(settings_path(plan) for plan in plans if settings_path(plan))
         for index, plan in enumerate(plans):
             with module.failing(_label(index, plan['options'], module.many), '; nothing was changed', stands=[]):
                 self.authorization.plan(plan)
@@ -178,6 +183,17 @@ def after_failure(journal, exc):
         return ("this task's other writes were rolled back; these stand: %s" % ', '.join(stands),
                 dict(stands=stands))
     return "this task's earlier writes were rolled back, nothing is changed", dict(stands=[])
+
+
+def settings_path(plan):
+    """What the authorization reconciler reads of a client it plans: the settings of its existing resource server (the
+    export naming every item), or None."""
+    current = plan.get('current') or {}
+    if not plan['options'].get('authorization') or plan['action'] in ('delete', 'none'):
+        return None
+    if not current.get('authorizationServicesEnabled'):
+        return None
+    return admin_path(plan['realm'], 'clients', current['id'], 'authz', 'resource-server', 'settings')
 
 
 def _secret_known(plan, check_mode):

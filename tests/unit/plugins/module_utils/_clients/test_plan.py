@@ -163,24 +163,94 @@ class ListingAPI(StubAPI):
         return StubAPI.get(self, path, params, absent_ok)
 
 
+def pages(params):
+    """The (first, max) of the listing pages asked for, in order of first (they go out a few at a time)."""
+    return sorted((p['first'], p['max']) for p in params if p and p.get('briefRepresentation') == 'false')
+
+
 def test_a_small_realm_is_listed_instead_of_queried_client_by_client():
     api = ListingAPI(250)
     reconciler = ClientReconciler(api, 'confidential')
     reconciler.prefetch([options(client_id='c%05d' % i) for i in range(0, 250, 5)] + [options(client_id='new')])
-    assert api.params == [dict(first=0, max=300, briefRepresentation='false')], "one page: the realm is all in it"
+    assert pages(api.params)[0] == (0, 100), "as many first pages as the 51 clients fill, and one more"
+    assert pages(api.params)[1:] == [(100, 100), (200, 100), (300, 100)], "then the rest, side by side"
+    assert len(api.params) == 4, "no probe: one round reaches the limit"
     assert reconciler.find_client('r', 'c00030')['id'] == 'id-30' and reconciler.find_client('r', 'new') is None
-    assert len(api.params) == 1, "found in what was listed, absent ones included"
+    assert len(api.params) == 4, "found in what was listed, absent ones included"
 
 
-def test_a_realm_beyond_the_first_page_is_probed_then_listed_a_few_pages_at_a_time():
+def test_the_first_pages_of_a_realm_of_the_task_s_clients_go_out_side_by_side():
+    api = ListingAPI(206)
+    reconciler = ClientReconciler(api, 'confidential')
+    reconciler.prefetch([options(client_id='c%05d' % i) for i in range(6, 206)])
+    assert pages(api.params) == [(0, 100), (100, 100), (200, 100)] and len(api.params) == 3, api.params
+
+
+def test_a_realm_beyond_the_first_pages_is_probed_then_listed_until_a_page_comes_back_short():
     api = ListingAPI(1500)
     reconciler = ClientReconciler(api, 'confidential')
-    reconciler.prefetch([options(client_id='c%05d' % i) for i in range(0, 1500, 5)])  # 300 names: 1,800 listable
-    assert api.params[:2] == [dict(first=0, max=300, briefRepresentation='false'),
-                              dict(first=1800, max=1, briefRepresentation='true')]
-    assert sorted(p["first"] for p in api.params[2:]) == list(range(300, 1900, 100)), "pages of 100, 4 at a time"
-    assert {p['max'] for p in api.params[2:]} == {100}
+    reconciler.prefetch([options(client_id='c%05d' % i) for i in range(0, 1500, 5)] + [options(client_id='new')])
+    probes = [p for p in api.params if p.get('briefRepresentation') == 'true']
+    assert probes == [dict(first=1806, max=1, briefRepresentation='true')], "301 names: 1,806 listable"
+    listed = pages(api.params)
+    assert listed[:15] == [(first, 100) for first in range(0, 1500, 100)] and len(listed) <= 15 + 4, listed
     assert not [p for p in api.params if 'clientId' in p] and reconciler.find_client('r', 'c01495')['id'] == 'id-1495'
+
+
+def test_a_realm_whose_first_pages_hold_every_client_looked_for_is_listed_no_further():
+    api = ListingAPI(1500)
+    reconciler = ClientReconciler(api, 'confidential')
+    reconciler.prefetch([options(client_id='c%05d' % i) for i in range(0, 200)])
+    assert pages(api.params) == [(0, 100), (100, 100), (200, 100)] and len(api.params) == 3, api.params
+    assert reconciler.find_client('r', 'c00199')['id'] == 'id-199' and len(api.params) == 3
+
+
+def test_a_realm_the_probe_finds_too_big_is_queried_after_its_first_pages():
+    api = ListingAPI(1500)
+    reconciler = ClientReconciler(api, 'confidential')
+    reconciler.prefetch([options(client_id='c%05d' % i) for i in range(0, 1500, 12)])  # 125 names: 750 listable
+    assert pages(api.params) == [(0, 100), (100, 100)]
+    assert dict(first=750, max=1, briefRepresentation='true') in api.params
+    assert len([p for p in api.params if 'clientId' in p]) == 125
+    assert reconciler.find_client('r', 'c01488')['id'] == 'id-1488'
+
+
+def test_a_realm_listed_up_to_the_limit_without_a_probe_is_queried():
+    api = ListingAPI(1500)
+    reconciler = ClientReconciler(api, 'confidential')
+    reconciler.prefetch([options(client_id='c%05d' % i) for i in range(0, 1500, 19)])  # 79 names: 474 listable
+    assert pages(api.params) == [(0, 100), (100, 100), (200, 100), (300, 100), (400, 100)]
+    assert len([p for p in api.params if 'clientId' in p]) == 79, "pages full up to the limit: too big"
+
+
+class FailingPageAPI(ListingAPI):
+    """A realm whose listing page at `failing` answers with an error."""
+
+    def __init__(self, size, failing):
+        ListingAPI.__init__(self, size)
+        self.failing = failing
+
+    def get(self, path, params=None, absent_ok=False):
+        if params and params.get('first') == self.failing and params.get('briefRepresentation') == 'false':
+            from ansible_collections.keycloak_ops.clients.plugins.module_utils._core.errors import KeycloakOpsError
+            raise KeycloakOpsError('Keycloak answered HTTP 500')
+        return ListingAPI.get(self, path, params, absent_ok)
+
+
+def test_a_page_that_fails_within_the_realm_leaves_the_clients_to_their_queries():
+    api = FailingPageAPI(250, failing=100)
+    reconciler = ClientReconciler(api, 'confidential')
+    reconciler.prefetch([options(client_id='c%05d' % i) for i in range(0, 250, 5)])
+    assert reconciler.find_client('r', 'c00130')['id'] == 'id-130'
+    assert dict(clientId='c00130') in api.params, "not taken from a listing with a hole in it"
+
+
+def test_a_page_that_fails_past_the_end_of_the_realm_does_not_matter():
+    api = FailingPageAPI(250, failing=300)
+    reconciler = ClientReconciler(api, 'confidential')
+    reconciler.prefetch([options(client_id='c%05d' % i) for i in range(0, 250, 5)])
+    assert reconciler.find_client('r', 'c00245')['id'] == 'id-245'
+    assert not [p for p in api.params if 'clientId' in p], "everything was listed before the failed page"
 
 
 def test_a_big_realm_is_queried_client_by_client():
